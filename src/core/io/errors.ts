@@ -1,0 +1,36 @@
+/** Why a model could not be opened. Stable codes: tests, the UI and the CLI match on them. */
+export type ModelLoadErrorCode =
+  | 'NO_FILES'
+  | 'UNRECOGNIZED_FORMAT'
+  | 'NOT_JSON'
+  | 'NOT_LAYERS_MODEL'
+  | 'MISSING_SHARD'
+  | 'SHARD_SIZE_MISMATCH'
+  | 'UNSUPPORTED_DTYPE'
+  | 'UNSUPPORTED_LAYER'
+  | 'WEIGHT_MISMATCH'
+  | 'BAD_TOPOLOGY'
+  | 'BAD_ARCHIVE';
+
+/**
+ * A typed load error that names the file or layer at fault and quotes the bad value, e.g.
+ * `new ModelLoadError('MISSING_SHARD', "Weight file 'group1-shard2of3.bin' listed in model.json was not provided.", { file: 'group1-shard2of3.bin' })`.
+ */
+export class ModelLoadError extends Error {
+  readonly code: ModelLoadErrorCode;
+  readonly file?: string;
+  readonly layer?: string;
+
+  constructor(code: ModelLoadErrorCode, message: string, where: { file?: string; layer?: string } = {}) {
+    super(message);
+    this.name = 'ModelLoadError';
+    this.code = code;
+    if (where.file !== undefined) this.file = where.file;
+    if (where.layer !== undefined) this.layer = where.layer;
+  }
+}
+
+/** True for a ModelLoadError (also across realms / worker clones, by shape). */
+export function isModelLoadError(e: unknown): e is ModelLoadError {
+  return e instanceof ModelLoadError || (e instanceof Error && e.name === 'ModelLoadError' && 'code' in e);
+}

@@ -29,7 +29,7 @@ export function toTfArtifacts(a: ModelArtifactsData): tf.io.ModelArtifacts {
     generatedBy: a.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
   };
   if (a.convertedBy !== undefined) out.convertedBy = a.convertedBy;
-  if (a.userDefinedMetadata !== undefined) out.userDefinedMetadata = a.userDefinedMetadata as object;
+  if (a.userDefinedMetadata !== undefined) out.userDefinedMetadata = a.userDefinedMetadata as Record<string, object>;
   return out;
 }
 

@@ -1,0 +1,261 @@
+import * as tf from '@tensorflow/tfjs';
+import type { InputFile, OutputFile } from '../core/ir/artifacts';
+import { loadModel } from '../core/load';
+import { isModelLoadError } from '../core/io/errors';
+import { makeCostModel } from '../core/metrics/costs';
+import { scoreGroups, type Criterion } from '../core/scoring';
+import { selectLowest } from '../core/plan/auto';
+import type { PruningPlan } from '../core/plan/plan';
+import { applyPlan } from '../core/surgery/apply-plan';
+import { writeTfjsModel } from '../core/io/export-tfjs';
+import { zipFiles } from '../core/io/zip';
+import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
+import { parseSampleSet, isSampleSetFile } from '../core/evaluate/sample-set';
+import { evaluateModels } from '../core/evaluate/evaluate';
+import { getModel, getSampleSet, putModel, putSampleSet, releaseModel, releaseSampleSet } from './registry';
+import { initialPreview, useWorkbench } from './store';
+import { initBackend } from './tf-runtime';
+
+const set = useWorkbench.setState;
+const get = useWorkbench.getState;
+
+/** Starts tfjs on the best backend and records the choice. */
+export async function startRuntime(): Promise<void> {
+  try {
+    const backend = await initBackend();
+    set({ backend });
+  } catch (e) {
+    set({ backendError: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+function scoresOf(id: number, criterion: Criterion): Record<string, number[]> {
+  const { opened } = getModel(id);
+  const raw = scoreGroups(opened.ir, opened.artifacts, opened.graph, criterion);
+  const out: Record<string, number[]> = {};
+  for (const [layer, s] of Object.entries(raw)) out[layer] = Array.from(s);
+  return out;
+}
+
+/**
+ * Opens what the user dropped or picked: a TF.js model (model.json + shards, any order, folders, zips)
+ * and/or a sample set (.plss). On any error the model and plan already open stay exactly as they were.
+ */
+export async function openFiles(files: InputFile[], label?: string): Promise<void> {
+  const names = files.map((f) => f.path);
+  const sampleFiles = files.filter((f) => isSampleSetFile(f.bytes));
+  const modelFiles = files.filter((f) => !isSampleSetFile(f.bytes));
+  set({ loading: `Opening ${label ?? names.join(', ')}`, loadError: null, notice: null });
+  try {
+    let sessionPatch: Partial<ReturnType<typeof get>> = {};
+    if (modelFiles.length > 0) {
+      const opened = await loadModel(modelFiles);
+      const costModel = makeCostModel(opened.ir, opened.graph);
+      const id = putModel({ opened, costModel });
+      const jsonFile = modelFiles.find((f) => f.path.toLowerCase().endsWith('.json'));
+      const name = label ?? opened.ir.name ?? jsonFile?.path ?? 'model';
+      sessionPatch = {
+        session: { id, name, files: modelFiles.map((f) => f.path), ir: opened.ir, graph: opened.graph },
+        scores: scoresOf(id, get().criterion),
+        plan: { version: 1, remove: {} },
+        anchor: null,
+        focusLayer: null,
+        preview: initialPreview,
+      };
+    }
+    let samplePatch: Partial<ReturnType<typeof get>> = {};
+    const sampleFile = sampleFiles[0];
+    if (sampleFile) {
+      const parsed = parseSampleSet(sampleFile.bytes, sampleFile.path);
+      const sid = putSampleSet(parsed);
+      samplePatch = {
+        sampleSet: {
+          id: sid,
+          name: sampleFile.path,
+          count: parsed.count,
+          labelled: parsed.labels !== null,
+          shape: [parsed.height, parsed.width, parsed.channels],
+        },
+        preview: initialPreview,
+      };
+    }
+    // Commit only now that everything parsed: release what the new objects replace.
+    const prev = get();
+    if (sessionPatch.session && prev.session) releaseModel(prev.session.id);
+    if (samplePatch.sampleSet && prev.sampleSet) releaseSampleSet(prev.sampleSet.id);
+    set({ ...sessionPatch, ...samplePatch, loading: null });
+  } catch (e) {
+    const code = isModelLoadError(e) ? e.code : 'ERROR';
+    const message = e instanceof Error ? e.message : String(e);
+    set({ loading: null, loadError: { code, message, files: names } });
+  }
+}
+
+async function fetchFile(url: string, path: string): Promise<InputFile> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`Could not fetch the bundled sample '${path}' (HTTP ${res.status}).`);
+  return { path, bytes: new Uint8Array(await res.arrayBuffer()) };
+}
+
+/** Opens the bundled MNIST sample model and its held-out digits in one go. */
+export async function openSample(): Promise<void> {
+  const base = new URL('samples/', document.baseURI);
+  try {
+    set({ loading: 'Fetching the bundled sample' });
+    const files = await Promise.all([
+      fetchFile(new URL('mnist-cnn/model.json', base).href, 'mnist-cnn/model.json'),
+      fetchFile(new URL('mnist-cnn/group1-shard1of1.bin', base).href, 'mnist-cnn/group1-shard1of1.bin'),
+      fetchFile(new URL('mnist-heldout.plss', base).href, 'mnist-heldout.plss'),
+    ]);
+    await openFiles(files, 'mnist-cnn (bundled sample)');
+  } catch (e) {
+    set({
+      loading: null,
+      loadError: { code: 'ERROR', message: e instanceof Error ? e.message : String(e), files: [] },
+    });
+  }
+}
+
+/** Switches the importance criterion and recomputes scores. */
+export function setCriterion(criterion: Criterion): void {
+  const { session } = get();
+  set({ criterion, scores: session ? scoresOf(session.id, criterion) : {} });
+}
+
+function withLayer(plan: PruningPlan, layer: string, channels: Iterable<number>): PruningPlan {
+  const sorted = [...new Set(channels)].sort((a, b) => a - b);
+  const remove = { ...plan.remove };
+  if (sorted.length === 0) delete remove[layer];
+  else remove[layer] = sorted;
+  return { ...plan, remove };
+}
+
+function groupSize(layer: string): number {
+  const { session } = get();
+  if (!session) return 0;
+  const gid = session.graph.groupByProducer[layer];
+  return gid === undefined ? 0 : (session.graph.groups[gid]?.size ?? 0);
+}
+
+/**
+ * Ticks or unticks one filter; with `range`, every filter between the last clicked one and this one
+ * takes this filter's new state. A tick that would remove every filter of a layer is refused.
+ */
+export function toggleFilter(layer: string, channel: number, range = false): void {
+  const { plan, anchor } = get();
+  const current = new Set(plan.remove[layer] ?? []);
+  const selecting = !current.has(channel);
+  const from = range && anchor?.layer === layer ? Math.min(anchor.channel, channel) : channel;
+  const to = range && anchor?.layer === layer ? Math.max(anchor.channel, channel) : channel;
+  for (let c = from; c <= to; c++) {
+    if (selecting) current.add(c);
+    else current.delete(c);
+  }
+  const size = groupSize(layer);
+  if (current.size >= size) {
+    set({ notice: `Layer '${layer}' must keep at least one of its ${size} filters.`, anchor: { layer, channel } });
+    return;
+  }
+  set({ plan: withLayer(plan, layer, current), anchor: { layer, channel }, notice: null });
+}
+
+/** Selects the lowest `fraction` of filters by the current criterion, in one layer or all prunable layers. */
+export function selectLowestFraction(fraction: number, layer?: string): void {
+  const { session, scores, plan } = get();
+  if (!session) return;
+  let next = plan;
+  for (const g of session.graph.groups) {
+    if (!g.prunable || (layer !== undefined && g.producer !== layer)) continue;
+    const s = scores[g.producer];
+    if (!s) continue;
+    next = withLayer(next, g.producer, selectLowest(Float32Array.from(s), fraction));
+  }
+  set({ plan: next, notice: null });
+}
+
+/** Clears the selection of one layer, or of all layers. */
+export function clearSelection(layer?: string): void {
+  const { plan } = get();
+  set({ plan: layer === undefined ? { version: 1, remove: {} } : withLayer(plan, layer, []), notice: null });
+}
+
+/** Sets which layer's coupling is highlighted. */
+export function setFocusLayer(layer: string | null): void {
+  if (get().focusLayer !== layer) set({ focusLayer: layer });
+}
+
+let previewAbort: AbortController | null = null;
+
+/**
+ * Measures original and pruned accuracy and their agreement on the sample set, in batches on the
+ * active backend, yielding a frame between batches so the page stays responsive. Cancellable.
+ */
+export async function runPreview(): Promise<void> {
+  const { session, sampleSet, plan } = get();
+  if (!session || !sampleSet || get().preview.status === 'running') return;
+  previewAbort = new AbortController();
+  const planKey = JSON.stringify(plan);
+  set({ preview: { ...initialPreview, status: 'running', total: sampleSet.count, planKey, startedAt: Date.now() } });
+  const entry = getModel(session.id);
+  let pruned: tf.LayersModel | null = null;
+  try {
+    entry.tfModel ??= await loadLayersModelFromArtifacts(entry.opened.artifacts);
+    const { artifacts } = applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph);
+    pruned = await loadLayersModelFromArtifacts(artifacts);
+    const result = await evaluateModels([entry.tfModel, pruned], getSampleSet(sampleSet.id), {
+      batchSize: 64,
+      signal: previewAbort.signal,
+      yieldEvery: () => tf.nextFrame(),
+      onProgress: (done, total) => set((s) => ({ preview: { ...s.preview, done, total } })),
+    });
+    set((s) => ({
+      preview: {
+        ...s.preview,
+        status: 'done',
+        original: result.accuracy[0] ?? null,
+        pruned: result.accuracy[1] ?? null,
+        agreement: result.agreement,
+        samples: result.samples,
+      },
+    }));
+  } catch (e) {
+    const aborted = e instanceof Error && e.name === 'AbortError';
+    set((s) => ({
+      preview: {
+        ...s.preview,
+        status: aborted ? 'cancelled' : 'error',
+        ...(aborted ? {} : { error: e instanceof Error ? e.message : String(e) }),
+      },
+    }));
+  } finally {
+    pruned?.dispose();
+    previewAbort = null;
+  }
+}
+
+/** Cancels a running preview. */
+export function cancelPreview(): void {
+  previewAbort?.abort();
+}
+
+/** Builds the pruned model's files (model.json + shards), provenance included. */
+export function buildExport(): { files: OutputFile[]; baseName: string } {
+  const { session, plan } = get();
+  if (!session) throw new Error('No model is open.');
+  const entry = getModel(session.id);
+  const { artifacts } = applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph);
+  const baseName = `${session.ir.name || 'model'}-pruned`.replace(/[^\w.-]+/g, '_');
+  return { files: writeTfjsModel(artifacts), baseName };
+}
+
+/** The pruned model as one zip (a folder `<name>-pruned/` with model.json and shards). */
+export function buildExportZip(): { bytes: Uint8Array; fileName: string } {
+  const { files, baseName } = buildExport();
+  const bytes = zipFiles(files.map((f) => ({ path: `${baseName}/${f.path}`, bytes: f.bytes })));
+  return { bytes, fileName: `${baseName}.zip` };
+}
+
+/** The current plan as JSON text, for saving. */
+export function planJson(): string {
+  return JSON.stringify(get().plan, null, 2);
+}

@@ -1,0 +1,54 @@
+import { useEffect, useState, type DragEvent } from 'react';
+import { useWorkbench } from '../state/store';
+import { openFiles, openSample, startRuntime } from '../state/actions';
+import { filesFromDrop } from './files';
+import { Header } from './components/Header';
+import { StartPage } from './components/StartPage';
+import { Workbench } from './components/Workbench';
+import { LoadError } from './components/LoadError';
+
+/** The whole page: header, errors, then the start page or the workbench; the page is a drop target. */
+export function App() {
+  const session = useWorkbench((s) => s.session);
+  const loading = useWorkbench((s) => s.loading);
+  const [dragging, setDragging] = useState(false);
+
+  useEffect(() => {
+    void startRuntime().then(() => {
+      if (new URLSearchParams(location.search).has('sample')) void openSample();
+    });
+  }, []);
+
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    setDragging(false);
+    void filesFromDrop(e.dataTransfer).then((files) => openFiles(files));
+  };
+
+  return (
+    <div
+      className={`app${dragging ? ' dragging' : ''}`}
+      data-testid="drop-target"
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(e) => {
+        if (e.currentTarget === e.target) setDragging(false);
+      }}
+      onDrop={onDrop}
+    >
+      <Header />
+      <main>
+        <LoadError />
+        {loading && (
+          <p role="status" className="loading">
+            {loading}…
+          </p>
+        )}
+        {session ? <Workbench /> : <StartPage />}
+      </main>
+      {dragging && <div className="drop-overlay">Drop model.json with its weight files, a folder or a zip</div>}
+    </div>
+  );
+}

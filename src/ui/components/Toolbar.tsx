@@ -1,0 +1,57 @@
+import { useState } from 'react';
+import { clearSelection, selectLowestFraction, setCriterion } from '../../state/actions';
+import { countSelected } from '../../state/selectors';
+import { useWorkbench } from '../../state/store';
+import { CRITERIA, type Criterion } from '../../core/scoring';
+
+/** Criterion choice, "select the lowest k% in all layers", clear, and the selection status line. */
+export function Toolbar() {
+  const criterion = useWorkbench((s) => s.criterion);
+  const plan = useWorkbench((s) => s.plan);
+  const graph = useWorkbench((s) => s.session?.graph);
+  const notice = useWorkbench((s) => s.notice);
+  const [percent, setPercent] = useState(50);
+  const { total, layers } = countSelected(plan);
+  const prunable = graph?.groups.filter((g) => g.prunable) ?? [];
+  const totalFilters = prunable.reduce((n, g) => n + g.size, 0);
+  return (
+    <section className="toolbar" aria-label="Selection tools">
+      <label>
+        Criterion{' '}
+        <select value={criterion} onChange={(e) => setCriterion(e.target.value as Criterion)} aria-label="Criterion">
+          {CRITERIA.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Lowest{' '}
+        <input
+          type="number"
+          min={0}
+          max={99}
+          value={percent}
+          aria-label="Percent of filters to select in all layers"
+          onChange={(e) => setPercent(Number(e.target.value))}
+        />
+        %
+      </label>
+      <button type="button" onClick={() => selectLowestFraction(percent / 100)}>
+        Select lowest {percent}% in all layers
+      </button>
+      <button type="button" onClick={() => clearSelection()}>
+        Clear all
+      </button>
+      <p className="status" role="status" data-testid="selection-status">
+        {total} of {totalFilters} filters selected overall, in {layers} of {prunable.length} prunable layers
+      </p>
+      {notice && (
+        <p className="notice" role="alert">
+          {notice}
+        </p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,30 @@
+import { Toolbar } from './Toolbar';
+import { TotalsPanel } from './TotalsPanel';
+import { LayerTable } from './LayerTable';
+import { LayerCards } from './LayerCards';
+import { PreviewPanel } from './PreviewPanel';
+import { ExportPanel } from './ExportPanel';
+import { useWorkbench } from '../../state/store';
+
+/** The workbench for an open model: totals, preview and export on the side; layers and filters in the main column. */
+export function Workbench() {
+  const session = useWorkbench((s) => s.session);
+  if (!session) return null;
+  return (
+    <div className="workbench">
+      <aside className="side">
+        <p className="model-name">
+          <strong>{session.name}</strong> · {session.ir.kind} · {session.ir.layers.length} layers
+        </p>
+        <TotalsPanel />
+        <PreviewPanel />
+        <ExportPanel />
+      </aside>
+      <div className="main-col">
+        <Toolbar />
+        <LayerTable />
+        <LayerCards />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,214 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadModel, type OpenedModel } from '../core/load';
+import { makeCostModel } from '../core/metrics/costs';
+import { CRITERIA, scoreGroups, type Criterion } from '../core/scoring';
+import { planLowestFraction } from '../core/plan/auto';
+import type { PruningPlan } from '../core/plan/plan';
+import { validatePlan } from '../core/plan/validate';
+import { applyPlan } from '../core/surgery/apply-plan';
+import { writeTfjsModel } from '../core/io/export-tfjs';
+import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
+import { parseSampleSet } from '../core/evaluate/sample-set';
+import { evaluateModels } from '../core/evaluate/evaluate';
+import { readModelInput } from '../node/fs-files';
+import { initNodeBackend } from '../node/tf-node';
+
+const HELP = `prunelab: structured filter pruning for TF.js LayersModels, headless.
+
+Usage:
+  prunelab inspect <model.json|folder|zip> [--json]
+      Lists layers (class, output shape, params, FLOPs), prunable groups (with why a group is not
+      prunable) and totals. --json prints one JSON object.
+
+  prunelab prune <model> --out <dir> [--criterion l1|l2] [--ratio 0.5] [--plan plan.json] [--json]
+      Removes the lowest --ratio of the filters of every prunable layer by --criterion (rounded
+      down, never all of a layer), or exactly the channels a plan file lists, and writes the pruned
+      model (model.json + weight files) to --out, with the provenance record in
+      userDefinedMetadata.prunelab. --json prints a summary object.
+
+  prunelab evaluate <model> --samples <set.plss> [--batch-size 64] [--json]
+      Top-1 accuracy on a sample set in PruneLab's .plss format. --json prints
+      {"accuracy": 0..1, "samples": n, ...}.
+
+Options:
+  --backend wasm|cpu   TensorFlow.js backend (default wasm)
+  -h, --help           this text
+
+Errors go to stderr with exit code 1 (2 for bad usage).`;
+
+class UsageError extends Error {}
+
+function print(obj: unknown): void {
+  process.stdout.write(`${JSON.stringify(obj, null, 2)}\n`);
+}
+
+async function open(path: string | undefined): Promise<OpenedModel> {
+  if (!path) throw new UsageError('Missing the model argument (a model.json, a folder or a zip).');
+  return loadModel(await readModelInput(path));
+}
+
+function parseCriterion(v: string | undefined): Criterion {
+  const c = v ?? 'l1';
+  if (!CRITERIA.some((k) => k.id === c)) {
+    throw new UsageError(`Unknown --criterion '${c}'. Choose one of: ${CRITERIA.map((k) => k.id).join(', ')}.`);
+  }
+  return c as Criterion;
+}
+
+function summarise(m: OpenedModel) {
+  const totals = makeCostModel(m.ir, m.graph).evaluate({ version: 1, remove: {} });
+  const byName = new Map(totals.layers.map((l) => [l.name, l]));
+  return {
+    name: m.ir.name,
+    kind: m.ir.kind,
+    layers: m.ir.layers.map((l) => ({
+      index: l.index,
+      name: l.name,
+      className: l.className,
+      outputShape: l.outputShape,
+      params: byName.get(l.name)?.params ?? 0,
+      flops: byName.get(l.name)?.flops ?? 0,
+    })),
+    groups: m.graph.groups.map((g) => ({
+      id: g.id,
+      producer: g.producer,
+      size: g.size,
+      members: g.members.map((x) => ({ layer: x.layer, role: x.role })),
+      prunable: g.prunable,
+      ...(g.reason ? { reason: g.reason } : {}),
+    })),
+    totals: { params: totals.params, flops: totals.flops, bytes: totals.bytes },
+  };
+}
+
+async function inspect(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
+  const s = summarise(await open(positionals[0]));
+  if (values.json) return print(s);
+  const lines = [`${s.name} (${s.kind}), ${s.layers.length} layers`, ''];
+  lines.push('  #  layer                    class                   output shape        params        FLOPs');
+  for (const l of s.layers) {
+    lines.push(
+      `${String(l.index).padStart(3)}  ${l.name.padEnd(24)} ${l.className.padEnd(23)} ${l.outputShape.map((d) => d ?? '?').join('x').padEnd(18)} ${String(l.params).padStart(8)} ${String(l.flops).padStart(12)}`,
+    );
+  }
+  lines.push('', 'Groups:');
+  for (const g of s.groups) {
+    lines.push(
+      `  [${g.id}] ${g.producer} (${g.size}): ${g.members.map((m) => m.layer).join(' -> ')}${g.prunable ? '' : `  NOT PRUNABLE: ${g.reason ?? ''}`}`,
+    );
+  }
+  lines.push('', `Totals: ${s.totals.params} params, ${s.totals.flops} FLOPs, ${s.totals.bytes} bytes of weights`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function prune(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      out: { type: 'string' },
+      criterion: { type: 'string' },
+      ratio: { type: 'string' },
+      plan: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    allowPositionals: true,
+  });
+  if (!values.out) throw new UsageError('prune needs --out <dir>.');
+  const m = await open(positionals[0]);
+  let plan: PruningPlan;
+  if (values.plan) {
+    plan = JSON.parse(await readFile(values.plan, 'utf8')) as PruningPlan;
+    const problems = validatePlan(m.graph, plan);
+    if (problems.length) throw new Error(`Plan '${values.plan}' does not fit this model:\n  ${problems.join('\n  ')}`);
+  } else {
+    const ratio = Number(values.ratio ?? '0.5');
+    if (!(ratio >= 0 && ratio < 1)) throw new UsageError(`--ratio must be in [0, 1), got '${values.ratio}'.`);
+    const criterion = parseCriterion(values.criterion);
+    const scores = scoreGroups(m.ir, m.artifacts, m.graph, criterion);
+    plan = { ...planLowestFraction(m.graph, scores, ratio), note: `lowest ${ratio} by ${criterion}` };
+  }
+  const cost = makeCostModel(m.ir, m.graph);
+  const before = cost.evaluate({ version: 1, remove: {} });
+  const after = cost.evaluate(plan);
+  const { artifacts } = applyPlan(m.artifacts, plan, m.ir, m.graph);
+  await mkdir(values.out, { recursive: true });
+  const files = writeTfjsModel(artifacts);
+  for (const f of files) await writeFile(join(values.out, f.path), f.bytes);
+  const summary = {
+    out: values.out,
+    files: files.map((f) => f.path),
+    removed: Object.values(plan.remove).reduce((n, v) => n + v.length, 0),
+    params: { before: before.params, after: after.params },
+    flops: { before: before.flops, after: after.flops },
+    bytes: { before: before.bytes, after: after.bytes },
+  };
+  if (values.json) return print(summary);
+  process.stdout.write(
+    `Removed ${summary.removed} filters. Params ${before.params} -> ${after.params}, FLOPs ${before.flops} -> ${after.flops}.\nWrote ${files.map((f) => join(values.out!, f.path)).join(', ')}\n`,
+  );
+}
+
+async function evaluate(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { samples: { type: 'string' }, json: { type: 'boolean' }, 'batch-size': { type: 'string' } },
+    allowPositionals: true,
+  });
+  if (!values.samples) throw new UsageError('evaluate needs --samples <set.plss>.');
+  const m = await open(positionals[0]);
+  const set = parseSampleSet(new Uint8Array(await readFile(values.samples)), values.samples);
+  const model = await loadLayersModelFromArtifacts(m.artifacts);
+  try {
+    const t0 = performance.now();
+    const r = await evaluateModels([model], set, { batchSize: Number(values['batch-size'] ?? 64) });
+    const seconds = (performance.now() - t0) / 1000;
+    const out = { accuracy: r.accuracy[0] ?? null, samples: r.samples, seconds, imagesPerSecond: r.samples / seconds };
+    if (values.json) return print(out);
+    process.stdout.write(
+      `Accuracy ${out.accuracy === null ? 'n/a (no labels)' : `${(out.accuracy * 100).toFixed(2)}%`} on ${out.samples} samples (${out.imagesPerSecond.toFixed(0)} images/s)\n`,
+    );
+  } finally {
+    model.dispose();
+  }
+}
+
+/** CLI entry: dispatches `inspect`, `prune`, `evaluate`; errors to stderr with a non-zero exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const backendIdx = rest.indexOf('--backend');
+  let backend: 'wasm' | 'cpu' = 'wasm';
+  if (backendIdx >= 0) {
+    const b = rest[backendIdx + 1];
+    if (b !== 'wasm' && b !== 'cpu') {
+      process.stderr.write(`prunelab: --backend must be wasm or cpu, got '${b ?? ''}'.\n`);
+      return 2;
+    }
+    backend = b;
+    rest.splice(backendIdx, 2);
+  }
+  if (!command || command === '-h' || command === '--help' || command === 'help' || rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${HELP}\n`);
+    return command ? 0 : 2;
+  }
+  const commands: Record<string, (a: string[]) => Promise<void>> = { inspect, prune, evaluate };
+  const run = commands[command];
+  if (!run) {
+    process.stderr.write(`prunelab: unknown command '${command}'. Run 'prunelab --help'.\n`);
+    return 2;
+  }
+  try {
+    if (command !== 'inspect') await initNodeBackend(backend);
+    await run(rest);
+    return 0;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`prunelab ${command}: ${msg}\n`);
+    return e instanceof UsageError || (e instanceof TypeError && 'code' in e) ? 2 : 1;
+  }
+}
+
+const isMain = process.argv[1] !== undefined && /prunelab(\.mjs)?$|cli[\\/]main\.ts$/.test(process.argv[1]);
+if (isMain) process.exitCode = await main(process.argv.slice(2));

@@ -22,14 +22,15 @@ export function concatWeightData(weights: readonly WeightTensor[]): ArrayBuffer 
 /** Converts our artifacts into `tf.io.ModelArtifacts` for `tf.loadLayersModel(tf.io.fromMemory(...))`. */
 export function toTfArtifacts(a: ModelArtifactsData): tf.io.ModelArtifacts {
   const out: tf.io.ModelArtifacts = {
-    modelTopology: a.modelTopology as unknown as tf.io.ModelArtifacts['modelTopology'],
+    modelTopology: a.modelTopology,
     weightSpecs: a.weights.map((w) => ({ name: w.name, shape: [...w.shape], dtype: w.dtype })),
     weightData: concatWeightData(a.weights),
     format: a.format ?? 'layers-model',
     generatedBy: a.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
   };
   if (a.convertedBy !== undefined) out.convertedBy = a.convertedBy;
-  if (a.userDefinedMetadata !== undefined) out.userDefinedMetadata = a.userDefinedMetadata as Record<string, object>;
+  if (a.userDefinedMetadata !== undefined)
+    out.userDefinedMetadata = a.userDefinedMetadata as Record<string, object>;
   return out;
 }
 
@@ -59,9 +60,9 @@ function splitWeightData(specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer)
 export async function artifactsFromLayersModel(model: tf.LayersModel): Promise<ModelArtifactsData> {
   let saved: tf.io.ModelArtifacts | undefined;
   await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
+    tf.io.withSaveHandler((artifacts) => {
       saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } });
     }),
   );
   if (!saved?.weightSpecs || !saved.weightData) throw new Error('Model saved no weights.');
@@ -75,6 +76,7 @@ export async function artifactsFromLayersModel(model: tf.LayersModel): Promise<M
     generatedBy: saved.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
     convertedBy: saved.convertedBy ?? null,
   };
-  if (saved.userDefinedMetadata) out.userDefinedMetadata = saved.userDefinedMetadata as Record<string, unknown>;
+  if (saved.userDefinedMetadata)
+    out.userDefinedMetadata = saved.userDefinedMetadata;
   return out;
 }

@@ -1,0 +1,46 @@
+import type { InputFile, ModelArtifactsData } from '../ir/artifacts';
+import { ModelLoadError } from './errors';
+import { describeFiles, type ModelFormat } from './format';
+import { tfjsFormat } from './tfjs-format';
+import { isZip, unzipFiles } from './zip';
+
+/**
+ * The registered format plug-ins, asked in order; the first whose `match` says yes opens the files.
+ * Put specific formats first: tfjs claims any JSON so that it can explain a bad model.json, and a Keras 3
+ * `.keras` (a zip, expanded below into config.json + model.weights.h5) would otherwise reach it.
+ */
+export const formats: readonly ModelFormat[] = [tfjsFormat];
+
+/**
+ * Replaces each zip among the files (sniffed by content) by its entries, e.g. a dropped `mymodel.zip`
+ * holding `mymodel/model.json` and `mymodel/group1-shard1of1.bin` becomes those two files.
+ */
+export function expandArchives(files: InputFile[]): InputFile[] {
+  return files.flatMap((f) => (isZip(f.bytes) ? unzipFiles(f.bytes, f.path) : [f]));
+}
+
+/** Opens a model from whatever the user dropped (files, folders, zips, any order) as artifacts. */
+export async function openModelFiles(
+  files: InputFile[],
+  registered: readonly ModelFormat[] = formats,
+): Promise<ModelArtifactsData> {
+  if (files.length === 0)
+    throw new ModelLoadError(
+      'NO_FILES',
+      'No files were given: drop a model.json with its .bin weight files, or a zip of them.',
+    );
+  const expanded = expandArchives(files);
+  if (expanded.length === 0) {
+    const names = files.map((f) => `'${f.path}'`).join(', ');
+    const what = files.length === 1 ? `The zip archive ${names} holds` : `The zip archives ${names} hold`;
+    throw new ModelLoadError('NO_FILES', `${what} no files, only folders if anything.`, {
+      file: files[0]!.path,
+    });
+  }
+  const format = registered.find((f) => f.match(expanded));
+  if (!format) {
+    const wanted = registered.map((f) => f.description).join(' or ');
+    throw new ModelLoadError('UNRECOGNIZED_FORMAT', `None of the ${describeFiles(expanded)} is ${wanted}.`);
+  }
+  return format.open(expanded);
+}

@@ -17,8 +17,16 @@ export type MemberRole =
 export interface GroupMember {
   layer: string;
   role: MemberRole;
-  /** For a consumer Dense behind Flatten: the spatial positions per channel (h*w); 1 otherwise. */
+  /** The layer's Keras class (for display: "filters" vs "units", "input channels" vs "input rows"). */
+  className?: string;
+  /**
+   * How group channel `g` (of `size`) maps onto this member's *input* channel axis (producers: its
+   * output axis, always 1:1): indices `g*multiplier + j + size*multiplier*k` for `j < multiplier`,
+   * `k < spatial`. `multiplier` comes from DepthwiseConv2D depth multipliers on the way (default 1);
+   * `spatial` from a Flatten on the way (h*w; default 1), e.g. a consumer Dense behind Flatten.
+   */
   spatial?: number;
+  multiplier?: number;
 }
 
 export interface ChannelGroup {
@@ -31,6 +39,11 @@ export interface ChannelGroup {
   prunable: boolean;
   /** Why not prunable, in words for the user (e.g. "its outputs are the model's output (10 classes)"). */
   reason?: string;
+  /**
+   * Prunable, but not exactly: layers on the way whose kept channels' values change when others are
+   * removed (a softmax or LayerNormalization over the channels), in words for the user.
+   */
+  caveats?: string[];
 }
 
 export interface ChannelGraph {
@@ -39,4 +52,6 @@ export interface ChannelGraph {
   groupByProducer: Record<string, number>;
   /** any member layer name -> ids of the groups it belongs to. */
   groupsByLayer: Record<string, number[]>;
+  /** Every layer of the model -> its Keras class, so a plan naming a non-producer can be told apart from a typo. */
+  layerClasses?: Record<string, string>;
 }

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ModelArtifactsData, WeightTensor } from '../ir/artifacts';
-import type { KerasModelTopology } from '../ir/keras-json';
 import { artifactsFromLayersModel } from '../io/tf-artifacts';
 import { buildModelIR } from '../ir/build-ir';
 import { buildChannelGraph, describeGroup } from './build-graph';

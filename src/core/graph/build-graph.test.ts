@@ -3,7 +3,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ModelArtifactsData, WeightTensor } from '../ir/artifacts';
 import { artifactsFromLayersModel } from '../io/tf-artifacts';
 import { buildModelIR } from '../ir/build-ir';
-import { buildChannelGraph, describeGroup } from './build-graph';
+import { buildChannelGraph, describeGroup, memberIndices } from './build-graph';
+import { handFunctional, weight } from '../testing/hand-models';
+import { applyPlan } from '../surgery/apply-plan';
+import { computeCosts, makeCostModel } from '../metrics/costs';
 import type { ChannelGraph } from './types';
 
 beforeAll(async () => {
@@ -87,7 +90,7 @@ describe('buildChannelGraph', () => {
     );
   });
 
-  it('marks producers feeding merges, concat and reshape unprunable, and keeps the rest', async () => {
+  it('freezes a group added to the model input or feeding a Reshape that mixes channels; places concat inputs at offsets', async () => {
     const input = tf.input({ shape: [8, 8, 4], name: 'in' });
     const a = L.conv2d({ name: 'a', filters: 4, kernelSize: 3, padding: 'same' }).apply(
       input,
@@ -102,11 +105,22 @@ describe('buildChannelGraph', () => {
     const out = L.dense({ name: 'out', units: 2 }).apply(r) as tf.SymbolicTensor;
     const g = await graphOf(tf.model({ inputs: input, outputs: out }));
     expect(group(g, 'a').prunable).toBe(true);
-    expect(group(g, 'b').reason).toBe("Conv2D 'b' feeds Add 'add', which PruneLab cannot prune through yet.");
-    expect(group(g, 'b').members.map((x) => x.layer)).toEqual(['b', 'bn']);
-    expect(group(g, 'c').reason).toBe(
-      "Conv2D 'c' feeds Concatenate 'cat', which PruneLab cannot prune through yet.",
+    expect(group(g, 'b').reason).toBe(
+      "Conv2D 'b' shares its channels with the model's input 'in' at Add 'add', so none can be removed.",
     );
+    // The model's input is in b's group, so 'a' reads it too.
+    expect(describeGroup(group(g, 'b'))).toBe(
+      'a input channels -> b (4 filters) -> bn -> add -> c input channels -> cat (at 3) -> d input channels (at 3)',
+    );
+    expect(group(g, 'c').prunable).toBe(true);
+    expect(describeGroup(group(g, 'c'))).toBe('c (3 filters) -> cat -> d input channels');
+    expect(g.layouts?.['cat']).toEqual({
+      width: 7,
+      slots: [
+        { group: 2, offset: 0, multiplier: 1, spatial: 1, stride: 3 },
+        { group: 1, offset: 3, multiplier: 1, spatial: 1, stride: 4 },
+      ],
+    });
     expect(group(g, 'd').reason).toBe(
       "Conv2D 'd' feeds Reshape 'r', which can move values between channels.",
     );
@@ -172,5 +186,149 @@ describe('buildChannelGraph', () => {
     expect(group(f, 'c1').reason).toBe(
       "Conv2D 'c1' feeds Flatten 'f', which flattens an input of unknown size [null,null,null,4].",
     );
+  });
+});
+
+describe('buildChannelGraph on hand-written DAGs (classes tfjs cannot run)', () => {
+  const conv = (name: string, filters: number, from: string, extra: Record<string, unknown> = {}) =>
+    ['Conv2D', { name, filters, kernel_size: 1, use_bias: false, ...extra }, [from]] as [
+      string,
+      Record<string, unknown>,
+      string[],
+    ];
+  const k = (name: string, cin: number, cout: number) => weight(`${name}/kernel`, [1, 1, cin, cout]);
+  const input = ['InputLayer', { name: 'in', batch_input_shape: [null, 4, 4, 3] }, []] as [
+    string,
+    Record<string, unknown>,
+    string[],
+  ];
+
+  it('Subtract couples; a 1-channel broadcast input does not; unknown classes load and freeze only what they touch', () => {
+    const a = handFunctional(
+      [
+        input,
+        conv('a', 4, 'in'),
+        conv('b', 4, 'in'),
+        ['Subtract', { name: 'sub' }, ['a', 'b']],
+        conv('gate', 1, 'in'),
+        ['Multiply', { name: 'mul' }, ['sub', 'gate']],
+        conv('c', 5, 'mul'),
+        ['MyCustomLayer', { name: 'custom', secret: 3 }, ['c']],
+        conv('d', 2, 'custom'),
+        ['Lambda', { name: 'lam', function: 'lambda x: x' }, ['d']],
+        ['GlobalAveragePooling2D', { name: 'gap' }, ['lam']],
+        ['Dense', { name: 'out', units: 2 }, ['gap']],
+      ],
+      [
+        k('a', 3, 4),
+        k('b', 3, 4),
+        k('gate', 3, 1),
+        k('c', 4, 5),
+        weight('custom/w', [7]),
+        k('d', 5, 2),
+        weight('out/kernel', [2, 2]),
+        weight('out/bias', [2]),
+      ],
+    );
+    const ir = buildModelIR(a);
+    // Behind the custom layer, d's input width comes back from d's kernel.
+    expect(ir.layers.find((l) => l.name === 'd')!.inputShape).toEqual([null, null, null, 5]);
+    const g = buildChannelGraph(ir);
+    expect(g.groups.map((x) => [x.producers, x.prunable])).toEqual([
+      [['a', 'b'], true],
+      [['gate'], true],
+      [['c'], false],
+      [['d'], false],
+      [['out'], false],
+    ]);
+    expect(describeGroup(group(g, 'b'))).toBe(
+      'a (4 filters) -> b (4 filters) -> sub -> mul -> c input channels',
+    );
+    expect(group(g, 'c').reason).toBe(
+      "Conv2D 'c' feeds MyCustomLayer 'custom', which is a MyCustomLayer layer, whose channel behaviour PruneLab does not know.",
+    );
+    expect(group(g, 'd').reason).toBe(
+      "Conv2D 'd' feeds Lambda 'lam', which is a Lambda layer, whose channel behaviour PruneLab does not know.",
+    );
+    // Surgery and costs work around the unknown layers.
+    const plan = { version: 1 as const, remove: { b: [0, 3] } };
+    const pruned = applyPlan(a, plan, ir, g).artifacts;
+    expect(pruned.weights.map((w) => [w.name, w.shape])).toEqual([
+      ['a/kernel', [1, 1, 3, 2]],
+      ['b/kernel', [1, 1, 3, 2]],
+      ['gate/kernel', [1, 1, 3, 1]],
+      ['c/kernel', [1, 1, 2, 5]],
+      ['custom/w', [7]],
+      ['d/kernel', [1, 1, 5, 2]],
+      ['out/kernel', [2, 2]],
+      ['out/bias', [2]],
+    ]);
+    expect(makeCostModel(ir, g).evaluate(plan)).toEqual(computeCosts(buildModelIR(pruned)));
+  });
+
+  it('couples adds of depthwise (m=2) outputs and a concat along a spatial axis; passes a channel-preserving Reshape and Permute', () => {
+    const dw = (name: string, from: string) =>
+      ['DepthwiseConv2D', { name, kernel_size: 1, depth_multiplier: 2, use_bias: false }, [from]] as [
+        string,
+        Record<string, unknown>,
+        string[],
+      ];
+    const a = handFunctional(
+      [
+        input,
+        conv('a', 3, 'in'),
+        conv('b', 3, 'in'),
+        conv('e', 3, 'in'),
+        dw('dwa', 'a'),
+        dw('dwb', 'b'),
+        dw('dwe', 'e'),
+        ['Add', { name: 'add' }, ['dwa', 'dwb']],
+        ['Permute', { name: 'swap', dims: [2, 1, 3] }, ['add']],
+        ['Concatenate', { name: 'rows', axis: 1 }, ['swap', 'dwe']],
+        ['GlobalAveragePooling2D', { name: 'gap' }, ['rows']],
+        ['Reshape', { name: 'unsqueeze', target_shape: [1, 1, 6] }, ['gap']],
+        ['Flatten', { name: 'flat' }, ['unsqueeze']],
+        ['Dense', { name: 'out', units: 2, use_bias: false }, ['flat']],
+        conv('f', 4, 'in'),
+        ['Reshape', { name: 'mix', target_shape: [8, 8] }, ['f']],
+        ['Flatten', { name: 'flat2' }, ['mix']],
+        ['Dense', { name: 'out2', units: 1, use_bias: false }, ['flat2']],
+      ],
+      [
+        k('a', 3, 3),
+        k('b', 3, 3),
+        k('e', 3, 3),
+        weight('dwa/depthwise_kernel', [1, 1, 3, 2]),
+        weight('dwb/depthwise_kernel', [1, 1, 3, 2]),
+        weight('dwe/depthwise_kernel', [1, 1, 3, 2]),
+        weight('out/kernel', [6, 2]),
+        k('f', 3, 4),
+        weight('out2/kernel', [64, 1]),
+      ],
+      ['out', 'out2'],
+    );
+    const ir = buildModelIR(a);
+    const g = buildChannelGraph(ir);
+    const abe = group(g, 'a');
+    expect(abe.producers).toEqual(['a', 'b', 'e']);
+    expect(abe.prunable).toBe(true);
+    expect(describeGroup(abe)).toBe(
+      'a (3 filters) -> b (3 filters) -> e (3 filters) -> dwa -> dwb -> dwe -> add -> swap -> rows -> gap -> unsqueeze -> flat -> out input rows',
+    );
+    const add = abe.members.find((m) => m.layer === 'add')!;
+    expect(add).toEqual({ layer: 'add', role: 'channelwise', className: 'Add', multiplier: 2 });
+    expect(memberIndices(abe, add, [1])).toEqual([2, 3]);
+    expect(group(g, 'f').reason).toBe(
+      "Conv2D 'f' feeds Reshape 'mix', which can move values between channels.",
+    );
+    // Surgery rewrites the channel count the Reshape spells out; costs match a recount.
+    const plan = { version: 1 as const, remove: { e: [1] } };
+    const pruned = applyPlan(a, plan, ir, g).artifacts;
+    const unsqueeze = (
+      pruned.modelTopology.config as { layers: { name: string; config: Record<string, unknown> }[] }
+    ).layers.find((l) => l.name === 'unsqueeze')!;
+    expect(unsqueeze.config['target_shape']).toEqual([1, 1, 4]);
+    expect(pruned.weights.find((w) => w.name === 'out/kernel')!.shape).toEqual([4, 2]);
+    expect(makeCostModel(ir, g).evaluate(plan)).toEqual(computeCosts(buildModelIR(pruned)));
   });
 });

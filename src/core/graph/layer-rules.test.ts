@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { artifactsFromLayersModel } from '../io/tf-artifacts';
 import { buildModelIR } from '../ir/build-ir';
-import { convOutputLength, deconvOutputLength, expandKept, LAYER_RULES, ruleFor } from './layer-rules';
+import {
+  convOutputLength,
+  deconvOutputLength,
+  expandKept,
+  LAYER_RULES,
+  ruleFor,
+  ruleOf,
+} from './layer-rules';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -145,8 +152,9 @@ describe('layer rules', () => {
       ln.caveat!({ name: 'ln', className: 'LayerNormalization', config: { axis: [1, 2] } }, [null, 4, 4, 8]),
     ).toBe(undefined);
     expect(ruleFor('Lambda')).toBeUndefined();
+    expect(ruleOf('Lambda')).toMatchObject({ behaviour: 'opaque', status: 'unknown' });
     expect(ruleFor('toString')).toBeUndefined();
-    expect(LAYER_RULES['Add']!.status).toBe('later');
+    expect(LAYER_RULES['Add']!.status).toBe('ready');
     expect(LAYER_RULES['Concatenate']!.behaviour).toBe('concat');
     expect(LAYER_RULES['GlobalAveragePooling2D']!.behaviour).toBe('reduce-to-channels');
   });

@@ -31,11 +31,17 @@ export type ChannelBehaviour =
   | 'reduce-to-channels'
   /** Flatten: channel `c` of `[h, w, C]` becomes features `c + C*k`. */
   | 'flatten'
-  /** Add, Multiply...: inputs and output share channels (handled in a later issue). */
+  /**
+   * Add, Subtract, Multiply, Average, Maximum, Minimum: channel `c` of every input and of the output
+   * is one channel (a broadcast input of 1 channel excepted), so their groups are joined.
+   */
   | 'elementwise'
-  /** Concatenate: channels of each input sit at an offset (handled in a later issue). */
+  /** Concatenate on the channel axis: each input's channels sit at an offset (on another axis: like `elementwise`). */
   | 'concat'
-  /** Reshape, Permute: may move values between channels; channels that reach it are left alone. */
+  /**
+   * Moves values between channels or does something PruneLab does not know (Reshape that changes the
+   * channel count, a Lambda, a custom class): groups that reach it are frozen, its output is fixed.
+   */
   | 'opaque';
 
 /** How one axis of a weight relates to the layer's channels. */
@@ -85,8 +91,12 @@ export interface RuleLayer {
 /** One row of the table. */
 export interface LayerRule {
   behaviour: ChannelBehaviour;
-  /** `later`: recognised (shapes inferred) but the channel graph cannot prune through it yet. */
-  status: 'ready' | 'later';
+  /** `later`: recognised (shapes inferred) but the channel graph cannot prune through it yet; `unknown`: a class not in the table. */
+  status: 'ready' | 'later' | 'unknown';
+  /** The behaviour of this layer when it depends on the config (a Reshape that keeps the channel axis is `channelwise`). */
+  behaviourOf?(layer: RuleLayer, inputShape: Shape, outputShape: Shape): ChannelBehaviour;
+  /** Rewrites config entries that spell out the channel count when it becomes `outChannels` (Reshape `target_shape`). */
+  resizeConfig?(config: Record<string, unknown>, outChannels: number): void;
   /** Output shape (batch first) from the input shapes (one per inbound tensor). */
   outputShape(layer: RuleLayer, inputShapes: Shape[]): Shape;
   /** The weights this layer must have, in Keras' creation order. Omitted: none. */
@@ -96,7 +106,7 @@ export interface LayerRule {
   /** Multiply-accumulates per example; omitted means counted as 0 (see metrics/costs.ts). */
   macs?(layer: RuleLayer, inputShape: Shape, outputShape: Shape): Bilinear;
   /** A verb phrase saying why channels cannot be removed through this layer, e.g. "is a grouped convolution (groups=2)". */
-  blocker?(layer: RuleLayer, inputShape: Shape): string | undefined;
+  blocker?(layer: RuleLayer, inputShape: Shape, outputShape?: Shape): string | undefined;
   /** A note for the user when removing channels changes the kept ones' values (softmax over channels). */
   caveat?(layer: RuleLayer, inputShape: Shape): string | undefined;
   /** Producers: the config key holding the channel count. */
@@ -639,7 +649,7 @@ const inputRule: LayerRule = {
 /** Numpy-style broadcast of the merge inputs (Keras `_compute_elemwise_op_output_shape`). */
 const elementwiseRule: LayerRule = {
   behaviour: 'elementwise',
-  status: 'later',
+  status: 'ready',
   outputShape(layer, inputShapes) {
     if (inputShapes.length < 2) throw bad(layer, `needs at least 2 inputs, got ${inputShapes.length}.`);
     const rank = Math.max(...inputShapes.map((s) => s.length));
@@ -652,12 +662,11 @@ const elementwiseRule: LayerRule = {
     }
     return out;
   },
-  blocker: () => 'PruneLab cannot prune through yet',
 };
 
 const concatRule: LayerRule = {
   behaviour: 'concat',
-  status: 'later',
+  status: 'ready',
   outputShape(layer, inputShapes) {
     const first = inputShapes[0];
     if (!first || inputShapes.length < 2) throw bad(layer, `needs at least 2 inputs.`);
@@ -673,8 +682,12 @@ const concatRule: LayerRule = {
     out[axis] = sum;
     return out;
   },
-  blocker: () => 'PruneLab cannot prune through yet',
 };
+
+/** Whether a Concatenate joins its inputs on the channel (last) axis, e.g. `axis: -1` or `axis: 3` of a rank-4 output. */
+export function concatsChannels(layer: RuleLayer, rank: number): boolean {
+  return normaliseAxis(readNumber(layer, 'axis', -1), rank) === rank - 1;
+}
 
 const reshapeRule: LayerRule = {
   behaviour: 'opaque',
@@ -690,7 +703,22 @@ const reshapeRule: LayerRule = {
     );
     return [input[0] ?? null, ...dims];
   },
-  blocker: () => 'can move values between channels',
+  // Row-major: when the last axis keeps its size C, element `pos*C + c` stays on channel c.
+  behaviourOf(_layer, input, output) {
+    const c = lastDim(input);
+    return c !== null && c === lastDim(output) ? 'channelwise' : 'opaque';
+  },
+  resizeConfig(config, outChannels) {
+    const t = config['target_shape'];
+    if (Array.isArray(t) && t.length > 0 && t[t.length - 1] !== -1) {
+      config['target_shape'] = [...(t as unknown[]).slice(0, -1), outChannels];
+    }
+  },
+  blocker(layer, input, output) {
+    return output && reshapeRule.behaviourOf!(layer, input, output) === 'channelwise'
+      ? undefined
+      : 'can move values between channels';
+  },
 };
 
 const permuteRule: LayerRule = {
@@ -702,7 +730,30 @@ const permuteRule: LayerRule = {
     if (!Array.isArray(dims) || dims.length !== input.length - 1) throw bad(layer, `has invalid dims.`);
     return [input[0] ?? null, ...(dims as number[]).map((d) => input[d] ?? null)];
   },
-  blocker: () => 'can move values between channels',
+  // A Permute that leaves the last axis last moves whole channel vectors around, not values between channels.
+  behaviourOf(layer, input) {
+    const dims = layer.config['dims'];
+    return Array.isArray(dims) && dims[dims.length - 1] === input.length - 1 ? 'channelwise' : 'opaque';
+  },
+  blocker(layer, input) {
+    return permuteRule.behaviourOf!(layer, input, input) === 'channelwise'
+      ? undefined
+      : 'can move values between channels';
+  },
+};
+
+/**
+ * Any class missing from the table (Lambda, TFOpLambda, custom layers): loaded, never pruned through.
+ * Its output keeps the input's rank with unknown sizes; the next layer's weights tell its channel count.
+ */
+const unknownRule: LayerRule = {
+  behaviour: 'opaque',
+  status: 'unknown',
+  outputShape(_layer, inputShapes) {
+    const first = inputShapes[0];
+    return first ? first.map(() => null) : [null];
+  },
+  blocker: (layer) => `is a ${layer.className} layer, whose channel behaviour PruneLab does not know`,
 };
 
 /**
@@ -779,6 +830,21 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
 /** The rule for a class, or `undefined` when PruneLab does not know it, e.g. `ruleFor('Conv2D').behaviour === 'producer'`. */
 export function ruleFor(className: string): LayerRule | undefined {
   return Object.prototype.hasOwnProperty.call(LAYER_RULES, className) ? LAYER_RULES[className] : undefined;
+}
+
+/** The rule for a class, with unknown classes (Lambda, custom) given the cautious `opaque` rule (status `unknown`). */
+export function ruleOf(className: string): LayerRule {
+  return ruleFor(className) ?? unknownRule;
+}
+
+/** The channel behaviour of one layer: its class's, refined by its config (`Reshape` keeping the channel axis). */
+export function behaviourOf(
+  rule: LayerRule,
+  layer: RuleLayer,
+  inputShape: Shape,
+  outputShape: Shape,
+): ChannelBehaviour {
+  return rule.behaviourOf?.(layer, inputShape, outputShape) ?? rule.behaviour;
 }
 
 /** The input shape written in a layer's config (`batch_input_shape`, `batchInputShape`, `batch_shape`...), if any. */

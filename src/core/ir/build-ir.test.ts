@@ -196,14 +196,25 @@ describe('buildModelIR: topologies', () => {
 });
 
 describe('buildModelIR: errors name the layer and quote the bad value', () => {
-  it('UNSUPPORTED_LAYER for a class not in the table', () => {
-    const a = smallSequential();
+  it('loads a class not in the table (Lambda, custom): unknown sizes, channels read back from the next weights', () => {
+    const a = smallSequential([
+      w('conv1/kernel', [3, 3, 1, 8]),
+      w('conv1/bias', [8]),
+      w('lambda_1/some/state', [3]),
+      w('out/kernel', [5408, 10]),
+      w('out/bias', [10]),
+    ]);
     const cfg = a.modelTopology.config as { layers: unknown[] };
     cfg.layers.splice(1, 0, layer('Lambda', { name: 'lambda_1', function: 'x => x' }));
-    const e = catchError(() => buildModelIR(a));
-    expect(e.code).toBe('UNSUPPORTED_LAYER');
-    expect(e.layer).toBe('lambda_1');
-    expect(e.message).toBe("Layer 'lambda_1' has class 'Lambda', which PruneLab cannot analyse yet.");
+    const ir = buildModelIR(a);
+    expect(ir.layers.map((l) => [l.name, l.inputShape, l.outputShape])).toEqual([
+      ['conv1', [null, 28, 28, 1], [null, 26, 26, 8]],
+      ['lambda_1', [null, 26, 26, 8], [null, null, null, null]],
+      ['flatten', [null, null, null, null], [null, 5408]],
+      ['out', [null, 5408], [null, 10]],
+    ]);
+    // An unknown class keeps whatever weights it has.
+    expect(ir.layers[1]!.weights).toEqual([{ role: 'state', weightIndex: 2, shape: [3] }]);
   });
 
   it('WEIGHT_MISMATCH: wrong shape, missing weight, extra weight, orphan weight', () => {
@@ -343,5 +354,115 @@ describe('buildModelIR: errors name the layer and quote the bad value', () => {
     const e2 = catchError(() => buildModelIR(cf));
     expect(e2.code).toBe('UNSUPPORTED_LAYER');
     expect(e2.message).toMatch(/'conv1' \(Conv2D\) uses data_format 'channels_first'/);
+  });
+});
+
+describe('buildModelIR: nested models (transfer learning)', () => {
+  const inner = (name: string, layers: unknown[], inputs: string[], outputs: string[]) => ({
+    class_name: 'Functional',
+    name,
+    config: {
+      name,
+      layers,
+      input_layers: inputs.map((n) => [n, 0, 0]),
+      output_layers: outputs.map((n) => [n, 0, 0]),
+    },
+  });
+
+  it('flattens a nested Functional (Keras call index 1, two outputs) and a nested Sequential into scoped names', () => {
+    const base = inner(
+      'base',
+      [
+        layer('InputLayer', { name: 'base_in', batch_input_shape: [null, 4, 4, 3] }, []),
+        layer('Conv2D', { name: 'conv', filters: 5, kernel_size: 1 }, [[['base_in', 0, 0, {}]]]),
+        layer('ReLU', { name: 'relu' }, [[['conv', 0, 0, {}]]]),
+      ],
+      ['base_in'],
+      ['relu', 'conv'],
+    );
+    const head = {
+      class_name: 'Sequential',
+      name: 'head',
+      config: {
+        name: 'head',
+        layers: [
+          layer('Conv2D', { name: 'conv', filters: 2, kernel_size: 1, batch_input_shape: [null, 4, 4, 5] }),
+          layer('GlobalAveragePooling2D', { name: 'gap' }),
+        ],
+      },
+    };
+    const topology = {
+      class_name: 'Functional',
+      config: {
+        name: 'outer',
+        layers: [
+          layer('InputLayer', { name: 'image', batch_input_shape: [null, 4, 4, 3] }, []),
+          { ...base, inbound_nodes: [[['image', 0, 0, {}]]] },
+          { ...head, inbound_nodes: [[['base', 1, 0, {}]]] },
+          layer('GlobalMaxPooling2D', { name: 'side' }, [[['base', 1, 1, {}]]]),
+          layer('Concatenate', { name: 'cat' }, [
+            [
+              ['head', 1, 0, {}],
+              ['side', 0, 0, {}],
+            ],
+          ]),
+        ],
+        input_layers: [['image', 0, 0]],
+        output_layers: [['cat', 0, 0]],
+      },
+    };
+    // Two layers are named 'conv': the manifest names them by scope.
+    const ir = buildModelIR(
+      artifacts(topology, [
+        w('base/conv/kernel', [1, 1, 3, 5]),
+        w('base/conv/bias', [5]),
+        w('head/conv/kernel', [1, 1, 5, 2]),
+        w('head/conv/bias', [2]),
+      ]),
+    );
+    expect(ir.layers.map((l) => [l.index, l.name, l.inbound, l.scope ?? '', l.localName ?? ''])).toEqual([
+      [0, 'image', [], '', ''],
+      [1, 'base/conv', ['image'], 'base', 'conv'],
+      [2, 'base/relu', ['base/conv'], 'base', 'relu'],
+      [3, 'head/conv', ['base/relu'], 'head', 'conv'],
+      [4, 'head/gap', ['head/conv'], 'head', 'gap'],
+      [5, 'side', ['base/conv'], '', ''],
+      [6, 'cat', ['head/gap', 'side'], '', ''],
+    ]);
+    expect(ir.layers[3]!.weights.map((r) => r.weightIndex)).toEqual([2, 3]);
+    expect(ir.submodels).toEqual([
+      { name: 'base', className: 'Functional' },
+      { name: 'head', className: 'Sequential' },
+    ]);
+    expect(ir.nestedInputs).toEqual([
+      { config: 'base/base_in', source: 'image' },
+      { config: 'head/conv', source: 'base/relu' },
+    ]);
+    expect(ir.outputs).toEqual(['cat']);
+  });
+
+  it('reads a Sequential whose first layer is a nested model (its InputLayer is the model input), with unscoped tfjs weight names', () => {
+    const base = inner(
+      'base',
+      [
+        layer('InputLayer', { name: 'base_in', batch_input_shape: [null, 4, 4, 3] }, []),
+        layer('Conv2D', { name: 'conv1', filters: 5, kernel_size: 1 }, [[['base_in', 0, 0, {}]]]),
+      ],
+      ['base_in'],
+      ['conv1'],
+    );
+    const ir = buildModelIR(
+      artifacts(
+        { class_name: 'Sequential', config: { name: 's', layers: [base, layer('Flatten', { name: 'f' })] } },
+        [w('conv1/kernel', [1, 1, 3, 5]), w('conv1/bias', [5])],
+      ),
+    );
+    expect(ir.inputs).toEqual(['base/base_in']);
+    expect(ir.inputShape).toEqual([null, 4, 4, 3]);
+    expect(ir.layers.map((l) => [l.name, l.inbound, l.outputShape])).toEqual([
+      ['base/base_in', [], [null, 4, 4, 3]],
+      ['base/conv1', ['base/base_in'], [null, 4, 4, 5]],
+      ['f', ['base/conv1'], [null, 80]],
+    ]);
   });
 });

@@ -16,9 +16,17 @@ export interface LayerWeightRef {
 }
 
 export interface LayerIR {
-  /** Position in the topology (0-based); kept unchanged by surgery. */
+  /** Position in the topology (0-based, file order, nested models' layers in their place); kept unchanged by surgery. */
   index: number;
+  /**
+   * Unique name. A layer of a nested model (a base model inside a transfer-learning model) is named
+   * by its scope: `base/conv1` for layer `conv1` of nested model `base` (see `scope`, `localName`).
+   */
   name: string;
+  /** Nested layers only: the scoped name of the model that holds it (`base`, or `outer/inner`). */
+  scope?: string;
+  /** Nested layers only: its own name inside that model (`conv1`). */
+  localName?: string;
   className: string;
   /** The layer's Keras config, as in the file (snake_case keys). */
   config: Record<string, unknown>;
@@ -38,4 +46,12 @@ export interface ModelIR {
   /** Names of the input layers (Sequential: an implicit one named after the first layer's input). */
   inputs: string[];
   inputShape: Shape;
+  /** Nested models, flattened into `layers` (scoped names), in file order. */
+  submodels?: { name: string; className: string }[];
+  /**
+   * Places in nested models' configs that spell out an input shape fed from outside (a nested model's
+   * InputLayer, or the `batch_input_shape` of a nested Sequential's first layer): `config` is the scoped
+   * name of that layer config, `source` the IR layer whose output feeds it. Surgery rewrites their channel count.
+   */
+  nestedInputs?: { config: string; source: string }[];
 }

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { ChannelGraph } from '../graph/types';
-import { normalizePlan, validatePlan } from './validate';
-import { planLowestFraction, selectLowest } from './auto';
+import { canonicalizePlan, normalizePlan, validatePlan } from './validate';
+import { planLowestFraction, removalCount, selectLowest } from './auto';
 
 const graph: ChannelGraph = {
   groups: [
-    { id: 0, producer: 'conv1', size: 4, members: [], prunable: true },
-    { id: 1, producer: 'conv2', size: 6, members: [], prunable: true },
+    { id: 0, producer: 'conv1', producers: ['conv1'], size: 4, members: [], prunable: true },
+    { id: 1, producer: 'conv2', producers: ['conv2'], size: 6, members: [], prunable: true },
     {
       id: 2,
       producer: 'logits',
+      producers: ['logits'],
       size: 10,
       members: [],
       prunable: false,
@@ -74,5 +75,95 @@ describe('automatic planners', () => {
     expect(planLowestFraction(graph, scores, 0.5).remove).toEqual({ conv1: [2, 3], conv2: [0, 1, 2] });
     expect(planLowestFraction(graph, scores, 0.5, ['conv2']).remove).toEqual({ conv2: [0, 1, 2] });
     expect(() => planLowestFraction(graph, { conv1: scores.conv1 }, 0.5)).toThrow("No scores for 'conv2'.");
+  });
+});
+
+describe('coupled groups and planner options', () => {
+  // A residual group {a, b} (a first), its consumer c, and a group d with a BN member.
+  const coupled: ChannelGraph = {
+    groups: [
+      {
+        id: 0,
+        producer: 'a',
+        producers: ['a', 'b'],
+        size: 16,
+        members: [
+          { layer: 'a', role: 'producer' },
+          { layer: 'b', role: 'producer' },
+          { layer: 'add', role: 'channelwise' },
+          { layer: 'c', role: 'consumer' },
+        ],
+        prunable: true,
+      },
+      {
+        id: 1,
+        producer: 'c',
+        producers: ['c'],
+        size: 10,
+        members: [
+          { layer: 'c', role: 'producer' },
+          { layer: 'base/bn', role: 'channelwise' },
+        ],
+        prunable: true,
+      },
+    ],
+    groupByProducer: { a: 0, b: 0, c: 1 },
+    groupsByLayer: {},
+  };
+
+  it('validatePlan accepts any producer of a group, and the same channels named twice; rejects different ones', () => {
+    expect(validatePlan(coupled, { version: 1, remove: { b: [1, 2] } })).toEqual([]);
+    expect(validatePlan(coupled, { version: 1, remove: { a: [2, 1], b: [1, 2] } })).toEqual([]);
+    expect(validatePlan(coupled, { version: 1, remove: { a: [1, 2], b: [1] } })).toEqual([
+      "The plan removes channels [1, 2] by 'a' but [1] by 'b', which are producers of one group of coupled channels (removed together); name the group once, by 'a'.",
+    ]);
+  });
+
+  it('canonicalizePlan names each group by its first producer', () => {
+    expect(canonicalizePlan(coupled, { version: 1, remove: { b: [3, 1, 3], c: [] }, note: 'n' })).toEqual({
+      version: 1,
+      remove: { a: [1, 3] },
+      note: 'n',
+    });
+  });
+
+  it('removalCount: floor, never all, maxRatio, and the kept count rounded up to a multiple', () => {
+    expect(removalCount(32, 0.3)).toBe(9);
+    expect(removalCount(32, 0.3, { roundTo: 8 })).toBe(8);
+    expect(removalCount(12, 0.3, { roundTo: 8 })).toBe(0); // keeps 9 -> 16 > 12: nothing
+    expect(removalCount(8, 0.9, { roundTo: 8 })).toBe(0);
+    expect(removalCount(100, 0.5, { maxRatio: 0.2 })).toBe(20);
+    expect(removalCount(100, 0.5, { maxRatio: 0.2, roundTo: 16 })).toBe(20); // keeps 80 = 5 x 16
+    expect(removalCount(100, 0.5, { maxRatio: 0.3, roundTo: 16 })).toBe(20); // keeps 70 -> 80
+  });
+
+  it('planLowestFraction: roundTo, maxRatio, ignore (also by nested scope) and layers by any producer name', () => {
+    const scores = {
+      a: Float32Array.from({ length: 16 }, (_, i) => 16 - i),
+      c: Float32Array.from({ length: 10 }, (_, i) => i),
+    };
+    expect(planLowestFraction(coupled, scores, 0.5).remove).toEqual({
+      a: [8, 9, 10, 11, 12, 13, 14, 15],
+      c: [0, 1, 2, 3, 4],
+    });
+    // a: 16 -> keeps 8; c: 10 -> keeps 5, rounded up to 8.
+    expect(planLowestFraction(coupled, scores, 0.5, { roundTo: 8 }).remove).toEqual({
+      a: [8, 9, 10, 11, 12, 13, 14, 15],
+      c: [0, 1],
+    });
+    expect(planLowestFraction(coupled, scores, 0.5, { maxRatio: 0.25 }).remove).toEqual({
+      a: [12, 13, 14, 15],
+      c: [0, 1],
+    });
+    expect(Object.keys(planLowestFraction(coupled, scores, 0.5, { ignore: ['b'] }).remove)).toEqual(['c']);
+    expect(Object.keys(planLowestFraction(coupled, scores, 0.5, { ignore: ['base/'] }).remove)).toEqual([
+      'a',
+    ]);
+    // A consumer named in `ignore` still loses input channels (Torch-Pruning's ignored_layers).
+    expect(Object.keys(planLowestFraction(coupled, scores, 0.5, { ignore: ['c'] }).remove)).toEqual(['a']);
+    expect(Object.keys(planLowestFraction(coupled, scores, 0.5, { layers: ['b'] }).remove)).toEqual(['a']);
+    expect(planLowestFraction(coupled, scores, 0.5, { roundTo: 8, maxRatio: 0.5 }).note).toBe(
+      'lowest 50% per layer (kept rounded to 8, at most 50% per group)',
+    );
   });
 });

@@ -1,12 +1,24 @@
 /**
- * A pruning plan is plain JSON data: for each producer layer (a layer that owns output channels,
- * e.g. Conv2D `filters` or Dense `units`), the output channels to remove, in the original indexing.
+ * A pruning plan is plain JSON data: for each group of coupled channels, the group channels to
+ * remove, in the original indexing. The plan names a group by a producer layer (a layer that owns
+ * output channels, e.g. Conv2D `filters` or Dense `units`).
+ *
  * Example: `{ version: 1, remove: { conv2d_1: [0, 5, 7] } }` removes filters 0, 5 and 7 of conv2d_1,
  * and surgery also removes the matching BatchNorm entries and the next layer's input slices.
+ *
+ * **Coupled groups.** When an elementwise merge couples several producers into one group (a residual
+ * stage: `conv_a -> Add <- conv_b`), the group's channels are one set: channel 3 is filter 3 of every
+ * producer in it, and removing it removes filter 3 of all of them. The plan names such a group by its
+ * *first producer in topological order*, `group.producer` (every producer is listed in
+ * `group.producers`). Any other producer of the group is accepted as an alias with the same meaning,
+ * so `{remove: {conv_b: [3]}}` equals `{remove: {conv_a: [3]}}`. A plan that names one group twice
+ * must give the same channels under both names; `validatePlan` rejects different lists.
+ * `canonicalizePlan` rewrites aliases to `group.producer`, and surgery records the canonical plan in
+ * the provenance record (`userDefinedMetadata.prunelab.plan`).
  */
 export interface PruningPlan {
   version: 1;
-  /** producer layer name -> original output-channel indices to remove (sorted, unique). */
+  /** group (named by a producer layer, canonically `group.producer`) -> original channel indices to remove (sorted, unique). */
   remove: Record<string, number[]>;
   /** Optional description of how the plan was made (criterion, ratio...). Informational only. */
   note?: string;

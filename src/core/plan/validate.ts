@@ -6,7 +6,8 @@ import type { ChannelGraph } from '../graph/types';
 import type { PruningPlan } from './plan';
 
 /**
- * Lists what is wrong with a plan for this graph (empty when it can be applied).
+ * Lists what is wrong with a plan for this graph (empty when it can be applied). A group may be
+ * named by any of its producers (see plan.ts); naming it twice with different channels is a problem.
  * Example: `validatePlan(graph, {version: 1, remove: {logits: [0]}})` gives
  * `["'logits' cannot be pruned: Dense 'logits' produces the model's output (10 values), so none can be removed."]`.
  */
@@ -18,6 +19,8 @@ export function validatePlan(graph: ChannelGraph, plan: PruningPlan): string[] {
     problems.push('The plan has no "remove" object.');
     return problems;
   }
+  // group id -> the first name the plan gave it, and its channels (a coupled group may be named by any producer).
+  const named = new Map<number, { layer: string; key: string }>();
   for (const [layer, list] of Object.entries(plan.remove)) {
     const g = graph.groupByProducer[layer];
     const group = g === undefined ? undefined : graph.groups[g];
@@ -53,8 +56,33 @@ export function validatePlan(graph: ChannelGraph, plan: PruningPlan): string[] {
     if (bad.length === 0 && seen.size >= group.size) {
       problems.push(`The plan removes all ${group.size} channels of '${layer}'; keep at least one.`);
     }
+    const key = [...seen].sort((a, b) => a - b).join(',');
+    const earlier = named.get(group.id);
+    if (!earlier) named.set(group.id, { layer, key });
+    else if (earlier.key !== key) {
+      problems.push(
+        `The plan removes channels [${earlier.key.replace(/,/g, ', ')}] by '${earlier.layer}' but [${key.replace(/,/g, ', ')}] by '${layer}', which are producers of one group of coupled channels (removed together); name the group once, by '${group.producer}'.`,
+      );
+    }
   }
   return problems;
+}
+
+/**
+ * The plan with every group named by its canonical producer (`group.producer`), lists sorted and
+ * unique, empty lists dropped; assumes `validatePlan` found no problem.
+ * Example: with `conv_a` and `conv_b` coupled by an Add, `{remove: {conv_b: [3, 1]}}` becomes `{remove: {conv_a: [1, 3]}}`.
+ */
+export function canonicalizePlan(graph: ChannelGraph, plan: PruningPlan): PruningPlan {
+  const remove: Record<string, number[]> = {};
+  for (const [layer, list] of Object.entries(normalizePlan(plan).remove)) {
+    const g = graph.groupByProducer[layer];
+    const name = (g === undefined ? undefined : graph.groups[g]?.producer) ?? layer;
+    remove[name] ??= list;
+  }
+  const out: PruningPlan = { version: 1, remove };
+  if (plan.note !== undefined) out.note = plan.note;
+  return out;
 }
 
 /**

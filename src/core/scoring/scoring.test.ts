@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildModelIR } from '../ir/build-ir';
 import { buildChannelGraph } from '../graph/build-graph';
-import { handSequential, weight } from '../testing/hand-models';
+import { handFunctional, handSequential, weight } from '../testing/hand-models';
 import { CRITERIA, l1Norms, l2Norms, scoreGroups } from './index';
 
 describe('magnitude scores', () => {
@@ -47,5 +47,54 @@ describe('magnitude scores', () => {
     const l2 = scoreGroups(ir, a, buildChannelGraph(ir), 'l2');
     expect(Array.from(l2['s']!)).toEqual([Math.fround(Math.sqrt(18)), Math.fround(Math.sqrt(32))]);
     expect(CRITERIA.map((c) => c.id)).toEqual(['l1', 'l2']);
+  });
+});
+
+describe('group importance', () => {
+  // in -> a (3) -> bn -> add <- b (3) <- in; add -> out (2): one group {a, b} with a BN.
+  const model = () =>
+    handFunctional(
+      [
+        ['InputLayer', { name: 'in', batch_input_shape: [null, 4, 4, 2] }, []],
+        ['Conv2D', { name: 'a', filters: 3, kernel_size: 1, use_bias: false }, ['in']],
+        ['BatchNormalization', { name: 'bn' }, ['a']],
+        ['Conv2D', { name: 'b', filters: 3, kernel_size: 1, use_bias: false }, ['in']],
+        ['Add', { name: 'add' }, ['bn', 'b']],
+        ['GlobalAveragePooling2D', { name: 'gap' }, ['add']],
+        ['Dense', { name: 'out', units: 2 }, ['gap']],
+      ],
+      [
+        // a kernel [1,1,2,3]: filter j has entries (j+1, j+1) -> L1 2(j+1) = [2, 4, 6]
+        weight('a/kernel', [1, 1, 2, 3], (i) => (i % 3) + 1),
+        weight('bn/gamma', [3], (i) => [-10, 0.5, 1][i]!),
+        weight('bn/beta', [3]),
+        weight('bn/moving_mean', [3]),
+        weight('bn/moving_variance', [3], () => 1),
+        // b kernel: filter j has (3-j, 3-j) -> L1 [6, 4, 2]... and a peak on filter 1
+        weight('b/kernel', [1, 1, 2, 3], (i) => [3, 7, 1][i % 3]!),
+        weight('out/kernel', [3, 2]),
+        weight('out/bias', [2]),
+      ],
+    );
+
+  it('reduces the criterion over every producer of a coupled group: sum (default), mean, max, and BN scale', () => {
+    const a = model();
+    const ir = buildModelIR(a);
+    const graph = buildChannelGraph(ir);
+    expect(graph.groups[0]!.producers).toEqual(['a', 'b']);
+    const arr = (r: Record<string, Float32Array>) =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));
+    expect(arr(scoreGroups(ir, a, graph, 'l1'))).toEqual({ a: [8, 18, 8], out: [0, 0] });
+    expect(arr(scoreGroups(ir, a, graph, 'l1', { reduction: 'mean' }))).toEqual({
+      a: [4, 9, 4],
+      out: [0, 0],
+    });
+    expect(arr(scoreGroups(ir, a, graph, 'l1', { reduction: 'max' }))).toEqual({
+      a: [6, 14, 6],
+      out: [0, 0],
+    });
+    expect(arr(scoreGroups(ir, a, graph, 'l1', { reduction: 'sum', bnScale: true }))['a']).toEqual([
+      18, 18.5, 9,
+    ]);
   });
 });

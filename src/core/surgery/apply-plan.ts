@@ -3,20 +3,20 @@
  * is deep-copied, weight arrays are sliced into new arrays (unchanged weights share their read-only
  * values), and layer names, classes and order stay as they were.
  *
- * Channel counts flow exactly as in the cost model (graph/channel-flow.ts): a producer keeps the
- * channels the plan does not remove, a pass-through layer maps them (DepthwiseConv2D `c -> c*m+j`,
- * Flatten `c -> c + C*k`), and each weight axis is sliced by its role in the rules table
+ * Channel counts flow exactly as in the cost model (graph/channel-flow.ts): every layer's output
+ * keeps the indices of its layout that the plan's groups do not lose (DepthwiseConv2D `c -> c*m+j`,
+ * Flatten `c -> c + C*k`, Concatenate at offsets), and each weight axis is sliced by its role in the rules table
  * (Conv2D kernel `[kh, kw, in, out]`, Dense `[in, out]`, Conv2DTranspose `[kh, kw, out, in]`...).
  */
 import type { ModelArtifactsData, WeightTensor } from '../ir/artifacts';
 import type { ModelIR } from '../ir/model-ir';
 import type { ChannelGraph } from '../graph/types';
 import type { PruningPlan } from '../plan/plan';
-import { buildModelIR, modelConfigOf, topologyLayers } from '../ir/build-ir';
+import { buildModelIR, forEachLayerConfig } from '../ir/build-ir';
 import { buildChannelGraph } from '../graph/build-graph';
-import { layerFlows } from '../graph/channel-flow';
+import { graphWithLayouts, keptIndices, layerFlows } from '../graph/channel-flow';
 import { expandKept } from '../graph/layer-rules';
-import { normalizePlan, validatePlan } from '../plan/validate';
+import { canonicalizePlan, validatePlan } from '../plan/validate';
 
 /** Original indices kept on a layer's input-channel and/or output-channel axis (last axis of its input/output). */
 export interface KeptIndices {
@@ -83,13 +83,6 @@ export function sliceWeight(w: WeightTensor, picks: readonly (readonly number[] 
   return { name: w.name, shape: outShape, dtype: w.dtype, values: out };
 }
 
-function complement(size: number, removed: readonly number[]): number[] {
-  const gone = new Set(removed);
-  const kept: number[] = [];
-  for (let i = 0; i < size; i++) if (!gone.has(i)) kept.push(i);
-  return kept;
-}
-
 function isIndexList(v: unknown): v is number[] {
   return Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
 }
@@ -151,6 +144,16 @@ function composeProvenance(
   return { version: 1, tool: 'PruneLab', plan: composed, kept };
 }
 
+const INPUT_SHAPE_KEYS = ['batch_input_shape', 'batchInputShape', 'batch_shape'] as const;
+
+/** Sets the channel (last) entry of whatever input shape a layer config spells out. */
+function resizeInputShape(config: Record<string, unknown>, channels: number): void {
+  for (const key of [...INPUT_SHAPE_KEYS, 'input_shape', 'inputShape']) {
+    const v = config[key];
+    if (Array.isArray(v) && v.length > 0) config[key] = [...(v as unknown[]).slice(0, -1), channels];
+  }
+}
+
 /**
  * Applies a pruning plan and returns NEW artifacts plus the kept indices; the input is untouched.
  * Throws an Error listing the plan's problems (see `validatePlan`) before doing anything.
@@ -158,6 +161,10 @@ function composeProvenance(
  * `[3,3,1,8] -> [3,3,1,6]` and bias, bn1's four vectors to 6, conv2's kernel `[3,3,8,16] -> [3,3,6,16]`,
  * sets conv1's `filters` to 6, and records `kept.conv1.outputChannels = [1,2,3,4,6,7]` in
  * `userDefinedMetadata.prunelab` (an empty plan adds no record: the result equals the input).
+ * In a coupled group (`a -> Add <- b`) the same channels go from every producer, the merge and
+ * whatever reads it; behind a Concatenate the consumer's input slices sit at the group's offset.
+ * Nested models keep their structure and weight names: their layers' configs (and the input shapes
+ * they spell out) are updated in place in the copied topology.
  */
 export function applyPlan(
   a: ModelArtifactsData,
@@ -166,40 +173,45 @@ export function applyPlan(
   graph?: ChannelGraph,
 ): ApplyPlanResult {
   const theIr = ir ?? buildModelIR(a);
-  const theGraph = graph ?? buildChannelGraph(theIr);
+  const theGraph = graphWithLayouts(theIr, graph ?? buildChannelGraph(theIr));
   const problems = validatePlan(theGraph, plan);
   if (problems.length > 0) {
     throw new Error(`The pruning plan cannot be applied:\n- ${problems.join('\n- ')}`);
   }
-  const p = normalizePlan(plan);
+  const p = canonicalizePlan(theGraph, plan);
   const prev = readProvenance(a);
+  const removed = new Map<number, number[]>();
+  for (const [producer, list] of Object.entries(p.remove))
+    removed.set(theGraph.groupByProducer[producer]!, list);
 
   const keptOut = new Map<string, number[] | null>();
   const kept: Record<string, KeptIndices> = {};
   const sliced = new Map<number, WeightTensor>();
-  const newCounts = new Map<string, { key: string; value: number }>();
+  /** scoped layer name -> config edits. */
+  const edits = new Map<string, ((config: Record<string, unknown>) => void)[]>();
+  const edit = (layer: string, f: (config: Record<string, unknown>) => void) =>
+    edits.set(layer, [...(edits.get(layer) ?? []), f]);
 
   for (const f of layerFlows(theIr)) {
     const name = f.layer.name;
+    const layout = theGraph.layouts[name];
     const inKept = f.source === undefined ? null : (keptOut.get(f.source) ?? null);
-    let outKept: number[] | null = null;
-    if (f.kind === 'producer') {
-      const removed = p.remove[name];
-      if (removed) {
-        outKept = complement(f.outChannels, removed);
-        newCounts.set(name, { key: f.rule.countKey ?? 'filters', value: outKept.length });
-      }
-    } else if (f.kind === 'pass') {
-      if (inKept) outKept = expandKept(inKept, f.inChannels, f.map.inner, f.map.outer);
-    } else {
+    const outKept = layout ? keptIndices(layout, removed) : null;
+    if (f.behaviour === 'opaque' || f.behaviour === 'input') {
       const pruned = f.layer.inbound.find((src) => keptOut.get(src));
-      if (pruned !== undefined) {
+      if (pruned !== undefined || outKept) {
         throw new Error(
-          `Internal error: pruned channels of '${pruned}' reach ${f.layer.className} '${name}', which the channel graph should have made unprunable.`,
+          `Internal error: pruned channels of '${pruned ?? name}' reach ${f.layer.className} '${name}', which the channel graph should have made unprunable.`,
         );
       }
     }
     keptOut.set(name, outKept);
+    if (outKept) {
+      const count = outKept.length;
+      const key = f.behaviour === 'producer' ? f.rule.countKey : undefined;
+      if (key) edit(name, (c) => (c[key] = count));
+      else if (f.rule.resizeConfig) edit(name, (c) => f.rule.resizeConfig!(c, count));
+    }
     if (!inKept && !outKept) continue;
 
     let any = false;
@@ -223,13 +235,15 @@ export function applyPlan(
       kept[name] = entry;
     }
   }
+  // A nested model spells out the input shape it is fed from outside (its InputLayer's batch_input_shape).
+  for (const { config, source } of theIr.nestedInputs ?? []) {
+    const k = keptOut.get(source);
+    if (k) edit(config, (c) => resizeInputShape(c, k.length));
+  }
 
   const topology = structuredClone(a.modelTopology);
-  if (newCounts.size > 0) {
-    for (const l of topologyLayers(modelConfigOf(topology))) {
-      const update = newCounts.get(l.config.name ?? l.name ?? '');
-      if (update) l.config[update.key] = update.value;
-    }
+  if (edits.size > 0) {
+    forEachLayerConfig(topology, (scoped, entry) => edits.get(scoped)?.forEach((f) => f(entry.config)));
   }
   const out: ModelArtifactsData = {
     modelTopology: topology,

@@ -22,3 +22,31 @@ export function handSequential(
   } as KerasModelTopology;
   return { modelTopology: topology, weights };
 }
+
+/**
+ * A Functional model from `[className, config, inboundNames]` triples (Keras 2 `inbound_nodes` form),
+ * so tests can use classes tfjs cannot run (Subtract, Lambda, custom) or configs it cannot make.
+ * The first output of `outputs` default: the last layer.
+ */
+export function handFunctional(
+  layers: [string, Record<string, unknown>, string[]][],
+  weights: WeightTensor[],
+  outputs?: string[],
+): ModelArtifactsData {
+  const names = layers.map(([, c]) => String(c['name']));
+  const topology = {
+    class_name: 'Functional',
+    config: {
+      name: 'hand',
+      layers: layers.map(([class_name, config, inbound]) => ({
+        class_name,
+        config,
+        name: config['name'],
+        inbound_nodes: inbound.length === 0 ? [] : [inbound.map((n) => [n, 0, 0, {}])],
+      })),
+      input_layers: layers.filter(([c]) => c === 'InputLayer').map(([, c]) => [c['name'], 0, 0]),
+      output_layers: (outputs ?? [names[names.length - 1]!]).map((n) => [n, 0, 0]),
+    },
+  } as KerasModelTopology;
+  return { modelTopology: topology, weights };
+}

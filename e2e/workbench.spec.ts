@@ -30,7 +30,9 @@ test('open the sample by drag and drop, prune half of conv1, preview, download t
   await expect(page.getByTestId('reason-dense_out')).toContainText('output');
 
   const paramsBefore = await paramsAfter(page);
-  const totalBefore = Number(await page.getByTestId('total-parameters').locator('td').nth(0).getAttribute('data-value'));
+  const totalBefore = Number(
+    await page.getByTestId('total-parameters').locator('td').nth(0).getAttribute('data-value'),
+  );
   expect(paramsBefore).toBe(totalBefore);
 
   await page.getByRole('button', { name: 'Select lowest 50% of conv1' }).click();
@@ -102,6 +104,36 @@ test('open the sample with the file picker; a bad file leaves the open model unt
   await page.getByLabel('Choose model files').setInputFiles([SAMPLE_FILES[0]!]);
   await expect(page.getByRole('alert')).toContainText('group1-shard1of1.bin');
   await expect(page.getByTestId('status-conv2')).toHaveText('16 of 32 selected in conv2');
+});
+
+test('click, shift-click a range, and never remove every filter of a layer', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await page.getByRole('button', { name: 'Open the sample' }).click();
+  const heat = page.getByRole('img', { name: /conv1 filter importance: 16 filters/ });
+  await expect(heat).toBeVisible();
+  const box = (await heat.boundingBox())!;
+  const cols = Number(await heat.getAttribute('data-cols'));
+  const at = (i: number) => ({ x: ((i % cols) + 0.5) * (box.width / cols), y: box.height / 2 });
+  await heat.click({ position: at(2) });
+  await expect(page.getByTestId('status-conv1')).toHaveText('1 of 16 selected in conv1');
+  await expect(page.getByTestId('focus-conv1')).toContainText('Filter 2');
+  await expect(page.getByTestId('focus-conv1')).toContainText('(selected)');
+  await heat.click({ position: at(5), modifiers: ['Shift'] });
+  await expect(page.getByTestId('status-conv1')).toHaveText('4 of 16 selected in conv1');
+  await heat.click({ position: at(3) });
+  await expect(page.getByTestId('status-conv1')).toHaveText('3 of 16 selected in conv1');
+  // Shift-click from 0 to 15 would select all 16: refused, with a reason, selection unchanged.
+  await heat.click({ position: at(0) });
+  await heat.click({ position: at(15), modifiers: ['Shift'] });
+  await expect(page.getByRole('alert')).toContainText('at least one');
+  await expect(page.getByTestId('status-conv1')).toHaveText('4 of 16 selected in conv1');
+  // Keyboard: focus the canvas, move right, space toggles.
+  await heat.focus();
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('Space');
+  await expect(page.getByTestId('status-conv1')).not.toHaveText('4 of 16 selected in conv1');
+  await page.getByRole('button', { name: 'Clear all' }).click();
+  await expect(page.getByTestId('selection-status')).toContainText('0 of');
 });
 
 test('"Open the sample" loads the model and the sample set in one click', async ({ page }) => {

@@ -52,7 +52,9 @@ async function open(path: string | undefined): Promise<OpenedModel> {
 function parseCriterion(v: string | undefined): Criterion {
   const c = v ?? 'l1';
   if (!CRITERIA.some((k) => k.id === c)) {
-    throw new UsageError(`Unknown --criterion '${c}'. Choose one of: ${CRITERIA.map((k) => k.id).join(', ')}.`);
+    throw new UsageError(
+      `Unknown --criterion '${c}'. Choose one of: ${CRITERIA.map((k) => k.id).join(', ')}.`,
+    );
   }
   return c as Criterion;
 }
@@ -84,14 +86,21 @@ function summarise(m: OpenedModel) {
 }
 
 async function inspect(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { json: { type: 'boolean' } },
+    allowPositionals: true,
+  });
   const s = summarise(await open(positionals[0]));
   if (values.json) return print(s);
   const lines = [`${s.name} (${s.kind}), ${s.layers.length} layers`, ''];
   lines.push('  #  layer                    class                   output shape        params        FLOPs');
   for (const l of s.layers) {
     lines.push(
-      `${String(l.index).padStart(3)}  ${l.name.padEnd(24)} ${l.className.padEnd(23)} ${l.outputShape.map((d) => d ?? '?').join('x').padEnd(18)} ${String(l.params).padStart(8)} ${String(l.flops).padStart(12)}`,
+      `${String(l.index).padStart(3)}  ${l.name.padEnd(24)} ${l.className.padEnd(23)} ${l.outputShape
+        .map((d) => d ?? '?')
+        .join('x')
+        .padEnd(18)} ${String(l.params).padStart(8)} ${String(l.flops).padStart(12)}`,
     );
   }
   lines.push('', 'Groups:');
@@ -100,7 +109,10 @@ async function inspect(args: string[]): Promise<void> {
       `  [${g.id}] ${g.producer} (${g.size}): ${g.members.map((m) => m.layer).join(' -> ')}${g.prunable ? '' : `  NOT PRUNABLE: ${g.reason ?? ''}`}`,
     );
   }
-  lines.push('', `Totals: ${s.totals.params} params, ${s.totals.flops} FLOPs, ${s.totals.bytes} bytes of weights`);
+  lines.push(
+    '',
+    `Totals: ${s.totals.params} params, ${s.totals.flops} FLOPs, ${s.totals.bytes} bytes of weights`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
@@ -122,7 +134,8 @@ async function prune(args: string[]): Promise<void> {
   if (values.plan) {
     plan = JSON.parse(await readFile(values.plan, 'utf8')) as PruningPlan;
     const problems = validatePlan(m.graph, plan);
-    if (problems.length) throw new Error(`Plan '${values.plan}' does not fit this model:\n  ${problems.join('\n  ')}`);
+    if (problems.length)
+      throw new Error(`Plan '${values.plan}' does not fit this model:\n  ${problems.join('\n  ')}`);
   } else {
     const ratio = Number(values.ratio ?? '0.5');
     if (!(ratio >= 0 && ratio < 1)) throw new UsageError(`--ratio must be in [0, 1), got '${values.ratio}'.`);
@@ -165,7 +178,12 @@ async function evaluate(args: string[]): Promise<void> {
     const t0 = performance.now();
     const r = await evaluateModels([model], set, { batchSize: Number(values['batch-size'] ?? 64) });
     const seconds = (performance.now() - t0) / 1000;
-    const out = { accuracy: r.accuracy[0] ?? null, samples: r.samples, seconds, imagesPerSecond: r.samples / seconds };
+    const out = {
+      accuracy: r.accuracy[0] ?? null,
+      samples: r.samples,
+      seconds,
+      imagesPerSecond: r.samples / seconds,
+    };
     if (values.json) return print(out);
     process.stdout.write(
       `Accuracy ${out.accuracy === null ? 'n/a (no labels)' : `${(out.accuracy * 100).toFixed(2)}%`} on ${out.samples} samples (${out.imagesPerSecond.toFixed(0)} images/s)\n`,
@@ -189,7 +207,14 @@ export async function main(argv: string[]): Promise<number> {
     backend = b;
     rest.splice(backendIdx, 2);
   }
-  if (!command || command === '-h' || command === '--help' || command === 'help' || rest.includes('--help') || rest.includes('-h')) {
+  if (
+    !command ||
+    command === '-h' ||
+    command === '--help' ||
+    command === 'help' ||
+    rest.includes('--help') ||
+    rest.includes('-h')
+  ) {
     process.stdout.write(`${HELP}\n`);
     return command ? 0 : 2;
   }

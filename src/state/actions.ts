@@ -10,13 +10,18 @@ import { applyPlan } from '../core/surgery/apply-plan';
 import { writeTfjsModel } from '../core/io/export-tfjs';
 import { zipFiles } from '../core/io/zip';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
-import { parseSampleSet, isSampleSetFile } from '../core/evaluate/sample-set';
+import { parseSampleSet, SAMPLE_SET_MAGIC } from '../core/evaluate/sample-set';
 import { evaluateModels } from '../core/evaluate/evaluate';
 import { getModel, getSampleSet, putModel, putSampleSet, releaseModel, releaseSampleSet } from './registry';
 import { initialPreview, useWorkbench } from './store';
 import { initBackend } from './tf-runtime';
 
 const set = useWorkbench.setState;
+
+/** Sniffs a `.plss` sample set by its magic bytes, whatever the file is called. */
+function isSampleSetFile(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && String.fromCharCode(...bytes.subarray(0, 4)) === SAMPLE_SET_MAGIC;
+}
 const get = useWorkbench.getState;
 
 /** Starts tfjs on the best backend and records the choice. */
@@ -153,7 +158,10 @@ export function toggleFilter(layer: string, channel: number, range = false): voi
   }
   const size = groupSize(layer);
   if (current.size >= size) {
-    set({ notice: `Layer '${layer}' must keep at least one of its ${size} filters.`, anchor: { layer, channel } });
+    set({
+      notice: `Layer '${layer}' must keep at least one of its ${size} filters.`,
+      anchor: { layer, channel },
+    });
     return;
   }
   set({ plan: withLayer(plan, layer, current), anchor: { layer, channel }, notice: null });
@@ -195,7 +203,9 @@ export async function runPreview(): Promise<void> {
   if (!session || !sampleSet || get().preview.status === 'running') return;
   previewAbort = new AbortController();
   const planKey = JSON.stringify(plan);
-  set({ preview: { ...initialPreview, status: 'running', total: sampleSet.count, planKey, startedAt: Date.now() } });
+  set({
+    preview: { ...initialPreview, status: 'running', total: sampleSet.count, planKey, startedAt: Date.now() },
+  });
   const entry = getModel(session.id);
   let pruned: tf.LayersModel | null = null;
   try {

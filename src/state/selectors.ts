@@ -30,6 +30,9 @@ export function useTotals(): { before: CostTotals; after: CostTotals } | null {
     () => (session ? getModel(session.id).costModel.evaluate({ version: 1, remove: {} }) : null),
     [session],
   );
-  const after = useMemo(() => (session ? getModel(session.id).costModel.evaluate(plan) : null), [session, plan]);
+  const after = useMemo(
+    () => (session ? getModel(session.id).costModel.evaluate(plan) : null),
+    [session, plan],
+  );
   return before && after ? { before, after } : null;
 }

@@ -20,7 +20,7 @@ const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|softpipe|software|basic render|
 function probeWebGLRenderer(): string | null {
   try {
     const canvas = document.createElement('canvas');
-    const gl = (canvas.getContext('webgl2') ?? canvas.getContext('webgl')) as WebGLRenderingContext | null;
+    const gl = canvas.getContext('webgl2') ?? canvas.getContext('webgl');
     if (!gl) return null;
     const ext = gl.getExtension('WEBGL_debug_renderer_info');
     const renderer = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
@@ -53,9 +53,14 @@ let ready: Promise<BackendChoice> | null = null;
  */
 export function initBackend(search = globalThis.location?.search ?? ''): Promise<BackendChoice> {
   ready ??= (async () => {
+    // Single-threaded on purpose (see vite.config.ts); the binaries are served by this app, never a CDN.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     setWasmPaths(new URL('wasm/', document.baseURI).href);
     const choice = chooseBackend(search);
-    const order: BackendName[] = [choice.name, ...(['wasm', 'cpu'] as const).filter((b) => b !== choice.name)];
+    const order: BackendName[] = [
+      choice.name,
+      ...(['wasm', 'cpu'] as const).filter((b) => b !== choice.name),
+    ];
     for (const name of order) {
       try {
         if (await tf.setBackend(name)) {
@@ -64,7 +69,9 @@ export function initBackend(search = globalThis.location?.search ?? ''): Promise
             const { registerWasmGradKernels } = await import('../core/tf/wasm-grad-kernels');
             registerWasmGradKernels();
           }
-          return name === choice.name ? choice : { name, reason: `${choice.name} failed to start; fell back` };
+          return name === choice.name
+            ? choice
+            : { name, reason: `${choice.name} failed to start; fell back` };
         }
       } catch (e) {
         console.warn(`Backend ${name} failed`, e);

@@ -48,7 +48,9 @@ export function App() {
         )}
         {session ? <Workbench /> : <StartPage />}
       </main>
-      {dragging && <div className="drop-overlay">Drop model.json with its weight files, a folder or a zip</div>}
+      {dragging && (
+        <div className="drop-overlay">Drop model.json with its weight files, a folder or a zip</div>
+      )}
     </div>
   );
 }

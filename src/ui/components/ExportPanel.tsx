@@ -32,8 +32,8 @@ export function ExportPanel() {
       <h2>Download</h2>
       {totals && (
         <p className="hint">
-          Weights {formatBytes(totals.before.bytes)} → {formatBytes(totals.after.bytes)}. Layer names and order are
-          kept; <code>userDefinedMetadata.prunelab</code> records which original filters were kept.
+          Weights {formatBytes(totals.before.bytes)} → {formatBytes(totals.after.bytes)}. Layer names and
+          order are kept; <code>userDefinedMetadata.prunelab</code> records which original filters were kept.
         </p>
       )}
       <div className="row">
@@ -54,7 +54,10 @@ export function ExportPanel() {
         >
           Download model.json + weights
         </button>
-        <button type="button" onClick={guard(() => download(planJson(), 'pruning-plan.json', 'application/json'))}>
+        <button
+          type="button"
+          onClick={guard(() => download(planJson(), 'pruning-plan.json', 'application/json'))}
+        >
           Save plan
         </button>
       </div>

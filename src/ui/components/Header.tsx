@@ -10,9 +10,15 @@ export function Header() {
     <header className="header">
       <h1>PruneLab</h1>
       {session && <OpenButtons compact />}
-      <span className="privacy">Your model never leaves this tab: no network requests, all computation is local.</span>
+      <span className="privacy">
+        Your model never leaves this tab: no network requests, all computation is local.
+      </span>
       <span className="backend" data-testid="backend" title={backend?.reason}>
-        {backendError ? `Backend error: ${backendError}` : backend ? `Backend: ${backend.name}` : 'Starting TensorFlow.js…'}
+        {backendError
+          ? `Backend error: ${backendError}`
+          : backend
+            ? `Backend: ${backend.name}`
+            : 'Starting TensorFlow.js…'}
       </span>
     </header>
   );

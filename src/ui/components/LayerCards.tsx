@@ -90,8 +90,8 @@ export function LayerCards() {
     <section className="cards" aria-label="Filters">
       <h2>Filters by importance</h2>
       <p className="hint">
-        Darker = more important. Click to tick a filter for removal (red core), shift-click for a range, or use
-        the arrow keys and space.
+        Darker = more important. Click to tick a filter for removal (red core), shift-click for a range, or
+        use the arrow keys and space.
       </p>
       {groups.map((g) => (
         <LayerCard key={g.id} group={g} />

@@ -67,7 +67,9 @@ export function LayerTable() {
                 <td>{layer.className}</td>
                 <td>{formatShape(shape)}</td>
                 <td data-value={a?.params ?? 0}>
-                  {changed ? `${formatCount(b?.params ?? 0)} → ${formatCount(a?.params ?? 0)}` : formatCount(b?.params ?? 0)}
+                  {changed
+                    ? `${formatCount(b?.params ?? 0)} → ${formatCount(a?.params ?? 0)}`
+                    : formatCount(b?.params ?? 0)}
                 </td>
                 <td data-value={a?.flops ?? 0}>
                   {(a?.flops ?? 0) !== (b?.flops ?? 0)

@@ -9,7 +9,11 @@ export function LoadError() {
     <div role="alert" className="error" data-code={err.code}>
       <strong>Could not open {err.files.length ? err.files.join(', ') : 'the files'}.</strong> {err.message}
       {session && <span className="keep"> The model already open ({session.name}) is unchanged.</span>}
-      <button type="button" aria-label="Dismiss error" onClick={() => useWorkbench.setState({ loadError: null })}>
+      <button
+        type="button"
+        aria-label="Dismiss error"
+        onClick={() => useWorkbench.setState({ loadError: null })}
+      >
         ×
       </button>
     </div>

@@ -18,7 +18,10 @@ export function OpenButtons({ compact = false }: { compact?: boolean }) {
           aria-label="Choose model files"
           onChange={(e) => {
             const input = e.currentTarget;
-            if (input.files?.length) void readFiles(input.files).then((f) => openFiles(f)).finally(() => (input.value = ''));
+            if (input.files?.length)
+              void readFiles(input.files)
+                .then((f) => openFiles(f))
+                .finally(() => (input.value = ''));
           }}
         />
       </label>
@@ -32,7 +35,10 @@ export function OpenButtons({ compact = false }: { compact?: boolean }) {
           {...{ webkitdirectory: '', directory: '' }}
           onChange={(e) => {
             const input = e.currentTarget;
-            if (input.files?.length) void readFiles(input.files).then((f) => openFiles(f)).finally(() => (input.value = ''));
+            if (input.files?.length)
+              void readFiles(input.files)
+                .then((f) => openFiles(f))
+                .finally(() => (input.value = ''));
           }}
         />
       </label>

@@ -65,9 +65,9 @@ export function PreviewPanel() {
             </tbody>
           </table>
           <p className="hint">
-            On {preview.samples} samples{stale ? ' — the selection has changed since; preview again.' : '.'} Accuracy
-            often collapses right after pruning and comes back with fine-tuning (Torch-Pruning's ResNet-56: 93.5% →
-            28.1% → 92.9%); that is normal.
+            On {preview.samples} samples{stale ? ' — the selection has changed since; preview again.' : '.'}{' '}
+            Accuracy often collapses right after pruning and comes back with fine-tuning (Torch-Pruning's
+            ResNet-56: 93.5% → 28.1% → 92.9%); that is normal.
           </p>
         </>
       )}

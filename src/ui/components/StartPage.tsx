@@ -6,7 +6,9 @@ export function StartPage() {
     <section className="start" aria-label="Start">
       <h2>Remove filters from a trained CNN, visually, and download a really smaller model</h2>
       <ol>
-        <li>Drop a TF.js LayersModel here: <code>model.json</code> with its weight files, a folder, or a zip.</li>
+        <li>
+          Drop a TF.js LayersModel here: <code>model.json</code> with its weight files, a folder, or a zip.
+        </li>
         <li>See every layer's filters coloured by importance, and which layers shrink with them.</li>
         <li>Tick filters to drop, by hand or "lowest k%"; totals update as you click.</li>
         <li>Preview accuracy on a sample set, original against pruned.</li>
@@ -17,7 +19,8 @@ export function StartPage() {
         <OpenButtons />
       </div>
       <p className="hint">
-        A sample set (<code>.plss</code>) dropped together with a model (or later) is used for the accuracy preview.
+        A sample set (<code>.plss</code>) dropped together with a model (or later) is used for the accuracy
+        preview.
       </p>
     </section>
   );

@@ -18,7 +18,11 @@ export function Toolbar() {
     <section className="toolbar" aria-label="Selection tools">
       <label>
         Criterion{' '}
-        <select value={criterion} onChange={(e) => setCriterion(e.target.value as Criterion)} aria-label="Criterion">
+        <select
+          value={criterion}
+          onChange={(e) => setCriterion(e.target.value as Criterion)}
+          aria-label="Criterion"
+        >
           {CRITERIA.map((c) => (
             <option key={c.id} value={c.id}>
               {c.label}

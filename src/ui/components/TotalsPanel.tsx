@@ -2,7 +2,17 @@ import { useTotals } from '../../state/selectors';
 import { useWorkbench } from '../../state/store';
 import { formatBytes, formatCount, formatPercent } from '../format';
 
-function Row({ label, before, after, fmt }: { label: string; before: number; after: number; fmt: (n: number) => string }) {
+function Row({
+  label,
+  before,
+  after,
+  fmt,
+}: {
+  label: string;
+  before: number;
+  after: number;
+  fmt: (n: number) => string;
+}) {
   const drop = before > 0 ? 1 - after / before : 0;
   return (
     <tr data-testid={`total-${label.toLowerCase().replace(/\W+/g, '-')}`}>
@@ -44,8 +54,8 @@ export function TotalsPanel() {
       </table>
       <p className="hint">
         {formatPercent(channels ? removed / channels : 0)} of prunable filters removed →{' '}
-        {formatPercent(before.params ? 1 - after.params / before.params : 0)} of parameters. A layer between two
-        pruned layers loses about 1−(1−p)² of its weights. FLOPs count a multiply-add as 2.
+        {formatPercent(before.params ? 1 - after.params / before.params : 0)} of parameters. A layer between
+        two pruned layers loses about 1−(1−p)² of its weights. FLOPs count a multiply-add as 2.
       </p>
     </section>
   );

@@ -1,0 +1,173 @@
+/**
+ * `npm run bench`: prints a table of the figures the workbench issue asks for, in Node on the wasm
+ * backend (the page's backend on machines without a GPU). Not a test: nothing here asserts.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '../src/node/tf-node';
+import { loadModel, analyseArtifacts } from '../src/core/load';
+import { scoreGroups } from '../src/core/scoring';
+import { planLowestFraction } from '../src/core/plan/auto';
+import { applyPlan } from '../src/core/surgery/apply-plan';
+import { makeCostModel } from '../src/core/metrics/costs';
+import { artifactsFromLayersModel, loadLayersModelFromArtifacts } from '../src/core/io/tf-artifacts';
+import { parseSampleSet, sampleBatch } from '../src/core/evaluate/sample-set';
+import { evaluateModels } from '../src/core/evaluate/evaluate';
+import type { PruningPlan } from '../src/core/plan/plan';
+
+const root = join(import.meta.dirname, '..');
+const rows: [string, string, string][] = [];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Runs fn `reps` times (after one warm-up) and returns the median in ms. */
+async function time(fn: () => unknown, reps = 5): Promise<number> {
+  await fn();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+function row(what: string, value: string, target = ''): void {
+  rows.push([what, value, target]);
+  process.stderr.write(`  ${what}: ${value}\n`);
+}
+
+/** A plain Sequential CNN of `blocks` conv/bn/relu triples (3 layers each) on a small input. */
+function deepCnn(blocks: number): tf.Sequential {
+  const m = tf.sequential();
+  m.add(
+    tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 32, kernelSize: 3, padding: 'same', name: 'c0' }),
+  );
+  m.add(tf.layers.batchNormalization({ name: 'b0' }));
+  m.add(tf.layers.reLU({ name: 'r0' }));
+  for (let i = 1; i < blocks; i++) {
+    m.add(tf.layers.conv2d({ filters: 32 + (i % 4) * 16, kernelSize: 3, padding: 'same', name: `c${i}` }));
+    m.add(tf.layers.batchNormalization({ name: `b${i}` }));
+    m.add(tf.layers.reLU({ name: `r${i}` }));
+  }
+  m.add(tf.layers.globalAveragePooling2d({ name: 'gap' }));
+  m.add(tf.layers.dense({ units: 10, name: 'logits' }));
+  return m;
+}
+
+async function main(): Promise<void> {
+  const backend = await initNodeBackend('wasm');
+  process.stderr.write(`backend: ${backend}\n`);
+
+  // 1. The bundled sample: load, score, plan, surgery.
+  const dir = join(root, 'public/samples/mnist-cnn');
+  const files = ['model.json', 'group1-shard1of1.bin'].map((p) => ({
+    path: p,
+    bytes: new Uint8Array(readFileSync(join(dir, p))),
+  }));
+  const sample = await loadModel(files);
+  row('sample: load (parse + IR + graph)', `${(await time(() => loadModel(files))).toFixed(2)} ms`);
+  row(
+    'sample: score all layers (L1)',
+    `${(await time(() => scoreGroups(sample.ir, sample.artifacts, sample.graph, 'l1'))).toFixed(3)} ms`,
+  );
+  const samplePlan = planLowestFraction(
+    sample.graph,
+    scoreGroups(sample.ir, sample.artifacts, sample.graph, 'l1'),
+    0.5,
+  );
+  row(
+    'sample: applyPlan (50% of every layer)',
+    `${(await time(() => applyPlan(sample.artifacts, samplePlan, sample.ir, sample.graph))).toFixed(2)} ms`,
+  );
+
+  // 2. Preview throughput against plain predict, same backend, same batches.
+  const set = parseSampleSet(
+    new Uint8Array(readFileSync(join(root, 'public/samples/mnist-heldout.plss'))),
+    'heldout',
+  );
+  const original = await loadLayersModelFromArtifacts(sample.artifacts);
+  const pruned = await loadLayersModelFromArtifacts(applyPlan(sample.artifacts, samplePlan).artifacts);
+  const batch = 64;
+  const plainPredict = async () => {
+    for (let s = 0; s < set.count; s += batch) {
+      const x = sampleBatch(set, s, Math.min(set.count, s + batch));
+      const ya = original.predict(x) as tf.Tensor;
+      const yb = pruned.predict(x) as tf.Tensor;
+      await ya.data();
+      await yb.data();
+      tf.dispose([x, ya, yb]);
+    }
+  };
+  const tPlain = await time(plainPredict, 3);
+  const tPreview = await time(() => evaluateModels([original, pruned], set, { batchSize: batch }), 3);
+  const ips = (t: number) => ((2 * set.count) / (t / 1000)).toFixed(0);
+  row(
+    `preview: plain model.predict, 2 models x ${set.count} images, batch ${batch}`,
+    `${ips(tPlain)} images/s`,
+  );
+  row(
+    'preview: evaluateModels (accuracy + agreement)',
+    `${ips(tPreview)} images/s (${((tPreview / tPlain - 1) * 100).toFixed(1)}% vs plain)`,
+    'within 10% of plain',
+  );
+  original.dispose();
+  pruned.dispose();
+
+  // 3. A 300-layer model: load, score, surgery, and tick -> totals.
+  const deep = deepCnn(100);
+  const deepArtifacts = await artifactsFromLayersModel(deep);
+  deep.dispose();
+  const d = analyseArtifacts(deepArtifacts);
+  row(
+    `300-layer CNN (${d.ir.layers.length} layers): analyse (IR + graph)`,
+    `${(await time(() => analyseArtifacts(deepArtifacts))).toFixed(2)} ms`,
+  );
+  const deepScores = scoreGroups(d.ir, d.artifacts, d.graph, 'l1');
+  row(
+    '300-layer CNN: score all layers (L1)',
+    `${(await time(() => scoreGroups(d.ir, d.artifacts, d.graph, 'l1'))).toFixed(2)} ms`,
+  );
+  const deepPlan = planLowestFraction(d.graph, deepScores, 0.3);
+  row(
+    '300-layer CNN: applyPlan (30% of every layer)',
+    `${(await time(() => applyPlan(d.artifacts, deepPlan, d.ir, d.graph))).toFixed(2)} ms`,
+  );
+  const cost = makeCostModel(d.ir, d.graph);
+  // A tick: add one channel to a layer's list (as the store does) and re-total.
+  const layers = Object.keys(deepPlan.remove);
+  let k = 0;
+  const tick = () => {
+    const layer = layers[k++ % layers.length]!;
+    const cur = deepPlan.remove[layer] ?? [];
+    const next: PruningPlan = {
+      ...deepPlan,
+      remove: { ...deepPlan.remove, [layer]: [...cur, cur.length].sort((a, b) => a - b) },
+    };
+    return cost.evaluate(next);
+  };
+  const ticks: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    tick();
+    ticks.push(performance.now() - t0);
+  }
+  row(
+    '300-layer CNN: tick -> updated totals (median of 200)',
+    `${median(ticks).toFixed(3)} ms`,
+    'under 16 ms',
+  );
+
+  const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length)), 20];
+  const line = (a: string, b: string, c: string) =>
+    `| ${a.padEnd(w[0]!)} | ${b.padEnd(w[1]!)} | ${c.padEnd(w[2]!)} |`;
+  console.log(line('measure', 'value', 'target'));
+  console.log(line('-'.repeat(w[0]!), '-'.repeat(w[1]!), '-'.repeat(w[2]!)));
+  for (const r of rows) console.log(line(...r));
+}
+
+await main();

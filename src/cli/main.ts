@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
 import { loadModel, type OpenedModel } from '../core/load';
 import { makeCostModel } from '../core/metrics/costs';
 import { CRITERIA, scoreGroups, type Criterion } from '../core/scoring';
@@ -224,6 +225,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`prunelab: unknown command '${command}'. Run 'prunelab --help'.\n`);
     return 2;
   }
+  // PROD silences tfjs' console advert for tfjs-node, which cannot install here anyway.
+  tf.env().set('PROD', true);
   try {
     if (command !== 'inspect') await initNodeBackend(backend);
     await run(rest);

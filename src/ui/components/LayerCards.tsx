@@ -76,7 +76,7 @@ const LayerCard = memo(function LayerCard({ group }: { group: ChannelGroup }) {
         </>
       ) : (
         <p className="reason" data-testid={`reason-${name}`}>
-          Not prunable: {group.reason ?? 'unsupported'}.
+          Not prunable: {(group.reason ?? 'unsupported').replace(/\.?$/, '.')}
         </p>
       )}
     </article>

@@ -44,8 +44,9 @@ export function LayerTable() {
             const gid = session.graph.groupByProducer[layer.name];
             const group = gid === undefined ? undefined : session.graph.groups[gid];
             const removed = plan.remove[layer.name]?.length ?? 0;
-            const shape = [...layer.outputShape];
-            if (a?.outChannels !== undefined && shape.length > 1) shape[shape.length - 1] = a.outChannels;
+            const shapeText = formatShape(layer.outputShape);
+            const lastDim = layer.outputShape[layer.outputShape.length - 1];
+            const shrunk = a?.outChannels !== undefined && lastDim !== a.outChannels;
             const changed = (a?.params ?? 0) !== (b?.params ?? 0);
             return (
               <tr
@@ -65,7 +66,15 @@ export function LayerTable() {
                   )}
                 </td>
                 <td>{layer.className}</td>
-                <td>{formatShape(shape)}</td>
+                <td data-testid={`shape-${layer.name}`}>
+                  {shrunk ? (
+                    <>
+                      {shapeText} → <strong>{a?.outChannels}</strong>
+                    </>
+                  ) : (
+                    shapeText
+                  )}
+                </td>
                 <td data-value={a?.params ?? 0}>
                   {changed
                     ? `${formatCount(b?.params ?? 0)} → ${formatCount(a?.params ?? 0)}`

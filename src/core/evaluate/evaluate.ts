@@ -1,0 +1,126 @@
+import * as tf from '@tensorflow/tfjs';
+import { sampleBatch, type SampleSet } from './sample-set';
+
+export interface EvaluateOptions {
+  /** Samples per forward pass (default 64). Every model sees the same batches. */
+  batchSize?: number;
+  /** Called after each batch with the samples done so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Aborting it stops between batches with an `Error` named 'AbortError'. */
+  signal?: AbortSignal;
+  /** Awaited between batches so the page can paint (e.g. `tf.nextFrame` in the browser). */
+  yieldEvery?: () => Promise<void>;
+}
+
+export interface EvaluateResult {
+  samples: number;
+  /** Top-1 accuracy of each model, or null per model when the set has no labels (or is empty). */
+  accuracy: (number | null)[];
+  /**
+   * Share of samples on which a model's top-1 class equals models[0]'s (the original), averaged over
+   * models[1..]; with two models exactly their agreement. Null with one model or an empty set.
+   * Per-model figures: `topOneAgreement(predictions[0], predictions[i])`.
+   */
+  agreement: number | null;
+  /** Top-1 class per sample, one array per model. */
+  predictions: Int32Array[];
+}
+
+/** The error thrown when the evaluation's signal aborts; `name` is 'AbortError' like a DOM abort. */
+export function abortError(message = 'Evaluation was cancelled.'): Error {
+  const e = new Error(message);
+  e.name = 'AbortError';
+  return e;
+}
+
+/** Share of positions where two prediction arrays hold the same class (null when empty). */
+export function topOneAgreement(a: Int32Array, b: Int32Array): number | null {
+  if (a.length !== b.length)
+    throw new Error(`Prediction arrays differ in length: ${a.length} vs ${b.length}.`);
+  if (a.length === 0) return null;
+  let same = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
+  return same / a.length;
+}
+
+/**
+ * Top-1 class of each row of a classifier output, as a tensor to read back asynchronously.
+ * `[n, classes]` -> argMax over classes; `[n, 1]` (a sigmoid binary classifier) -> 1 when > 0.5.
+ */
+function topOne(model: tf.LayersModel, index: number, x: tf.Tensor4D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const out = model.predict(x, { batchSize: x.shape[0] });
+    if (Array.isArray(out)) {
+      throw new Error(
+        `Model ${index} ('${model.name}') has ${out.length} outputs; evaluation needs a single classifier output.`,
+      );
+    }
+    if (out.rank !== 2) {
+      throw new Error(
+        `Model ${index} ('${model.name}') outputs shape [${out.shape.join(', ')}]; evaluation needs [batch, classes].`,
+      );
+    }
+    if (out.shape[1] === 1) return tf.cast(tf.greater<tf.Tensor1D>(out.reshape([-1]), 0.5), 'int32');
+    return tf.argMax<tf.Tensor1D>(out, 1);
+  });
+}
+
+/**
+ * Runs every model on the same batches of `set` and returns top-1 accuracy per model, agreement with
+ * models[0], and every prediction. Reads back with `await data()`, frees every tensor it makes, and
+ * checks the signal between batches.
+ */
+export async function evaluateModels(
+  models: tf.LayersModel[],
+  set: SampleSet,
+  opts: EvaluateOptions = {},
+): Promise<EvaluateResult> {
+  const { onProgress, signal, yieldEvery } = opts;
+  const batchSize = opts.batchSize ?? 64;
+  if (models.length === 0) throw new Error('evaluateModels needs at least one model.');
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}.`);
+  const total = set.count;
+  const predictions = models.map(() => new Int32Array(total));
+  const correct = models.map(() => 0);
+
+  for (let start = 0; start < total; start += batchSize) {
+    if (signal?.aborted) throw abortError();
+    const end = Math.min(total, start + batchSize);
+    const tops: tf.Tensor1D[] = [];
+    try {
+      const x = sampleBatch(set, start, end);
+      try {
+        for (let m = 0; m < models.length; m++) tops.push(topOne(models[m]!, m, x));
+      } finally {
+        x.dispose();
+      }
+      const values = await Promise.all(tops.map((t) => t.data()));
+      values.forEach((v, m) => {
+        const pred = predictions[m]!;
+        for (let i = 0; i < v.length; i++) pred[start + i] = v[i]!;
+        if (set.labels !== null) {
+          let hits = 0;
+          for (let i = start; i < end; i++) if (pred[i] === set.labels[i]) hits++;
+          correct[m]! += hits;
+        }
+      });
+    } finally {
+      tf.dispose(tops);
+    }
+    onProgress?.(end, total);
+    if (end < total) {
+      if (yieldEvery) await yieldEvery();
+      if (signal?.aborted) throw abortError();
+    }
+  }
+
+  const accuracy = correct.map((c) => (set.labels === null || total === 0 ? null : c / total));
+  let agreement: number | null = null;
+  if (models.length > 1 && total > 0) {
+    let sum = 0;
+    for (let m = 1; m < models.length; m++) sum += topOneAgreement(predictions[0]!, predictions[m]!)!;
+    agreement = sum / (models.length - 1);
+  }
+  return { samples: total, accuracy, agreement, predictions };
+}

@@ -6,8 +6,14 @@ import reactHooks from 'eslint-plugin-react-hooks';
 // core never imports React, the store, the DOM-facing layers or Node-only code.
 const coreRestrictions = {
   patterns: [
-    { group: ['react', 'react-dom', 'react/*', 'zustand', 'zustand/*', 'recharts'], message: 'core must not depend on UI libraries.' },
-    { group: ['**/ui/**', '**/state/**', '**/worker/**', '**/cli/**', '**/node/**'], message: 'core must not import outer layers.' },
+    {
+      group: ['react', 'react-dom', 'react/*', 'zustand', 'zustand/*', 'recharts'],
+      message: 'core must not depend on UI libraries.',
+    },
+    {
+      group: ['**/ui/**', '**/state/**', '**/worker/**', '**/cli/**', '**/node/**'],
+      message: 'core must not import outer layers.',
+    },
     { group: ['node:*', 'fs', 'path'], message: 'core runs in the browser too: no Node built-ins.' },
   ],
 };
@@ -22,18 +28,39 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
     },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['src/core/**/*.ts'], rules: { 'no-restricted-imports': ['error', coreRestrictions] } },
   {
     files: ['src/state/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/ui/**', 'react-dom'], message: 'state must not import ui.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/ui/**', 'react-dom'], message: 'state must not import ui.' }] },
+      ],
+    },
   },
   {
     files: ['src/cli/**/*.ts', 'src/worker/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/ui/**', '**/state/**', 'react', 'zustand'], message: 'cli/worker use core only.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/ui/**', '**/state/**', 'react', 'zustand'], message: 'cli/worker use core only.' },
+          ],
+        },
+      ],
+    },
   },
-  { files: ['src/ui/**/*.tsx', 'src/ui/**/*.ts'], plugins: { 'react-hooks': reactHooks }, rules: reactHooks.configs.recommended.rules },
+  {
+    files: ['src/ui/**/*.tsx', 'src/ui/**/*.ts'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: reactHooks.configs.recommended.rules,
+  },
 );

@@ -8,4 +8,5 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
 const dest = join(root, 'public/wasm');
 mkdirSync(dest, { recursive: true });
-for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm']) copyFileSync(join(src, f), join(dest, f));
+for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'])
+  copyFileSync(join(src, f), join(dest, f));

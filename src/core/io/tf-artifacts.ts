@@ -76,7 +76,6 @@ export async function artifactsFromLayersModel(model: tf.LayersModel): Promise<M
     generatedBy: saved.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
     convertedBy: saved.convertedBy ?? null,
   };
-  if (saved.userDefinedMetadata)
-    out.userDefinedMetadata = saved.userDefinedMetadata;
+  if (saved.userDefinedMetadata) out.userDefinedMetadata = saved.userDefinedMetadata;
   return out;
 }

@@ -65,7 +65,8 @@ function matches(names: readonly string[], layer: string): boolean {
   return names.some((n) => (n.endsWith('/') ? layer.startsWith(n) : n === layer));
 }
 
-function isIgnored(group: ChannelGroup, ignore: readonly string[]): boolean {
+/** Whether `ignore` names one of the group's producers or channel-wise members (a name ending in `/` names a nested model's layers). */
+export function isIgnored(group: ChannelGroup, ignore: readonly string[]): boolean {
   return group.members.some((m) => m.role !== 'consumer' && matches(ignore, m.layer));
 }
 
@@ -106,4 +107,32 @@ export function planLowestFraction(
   ].filter((x) => x !== '');
   const note = `lowest ${+(fraction * 100).toFixed(2)}% per layer${extras.length > 0 ? ` (${extras.join(', ')})` : ''}`;
   return { version: 1, remove, note };
+}
+
+/**
+ * A plan removing the lowest-scored `ratios[producer]` of each named group (any producer names its
+ * group), e.g. the per-layer ratios `suggestRatios` reads off sensitivity curves. Groups not named,
+ * unprunable or ignored are left alone; the per-group limits of `options` apply.
+ * Example: `planRatios(graph, scores, {conv1: 0.5, conv2: 0.25})` removes 4 of conv1's 8 and 4 of conv2's 16.
+ */
+export function planRatios(
+  graph: ChannelGraph,
+  scores: Record<string, Float32Array>,
+  ratios: Readonly<Record<string, number>>,
+  options: SelectOptions & Pick<PlanOptions, 'ignore'> = {},
+): PruningPlan {
+  const remove: Record<string, number[]> = {};
+  for (const [name, ratio] of Object.entries(ratios)) {
+    const id = graph.groupByProducer[name];
+    const g = id === undefined ? undefined : graph.groups[id];
+    if (!g) throw new Error(`'${name}' is not a producer of the model.`);
+    if (!g.prunable || (options.ignore && isIgnored(g, options.ignore)) || remove[g.producer]) continue;
+    const s = scores[g.producer];
+    if (!s) throw new Error(`No scores for '${g.producer}'.`);
+    if (s.length !== g.size)
+      throw new Error(`'${g.producer}' has ${g.size} channels but ${s.length} scores.`);
+    const picked = selectLowest(s, ratio, options);
+    if (picked.length > 0) remove[g.producer] = picked;
+  }
+  return { version: 1, remove, note: 'per-layer ratios' };
 }

@@ -46,7 +46,7 @@ describe('magnitude scores', () => {
     });
     const l2 = scoreGroups(ir, a, buildChannelGraph(ir), 'l2');
     expect(Array.from(l2['s']!)).toEqual([Math.fround(Math.sqrt(18)), Math.fround(Math.sqrt(32))]);
-    expect(CRITERIA.map((c) => c.id)).toEqual(['l1', 'l2']);
+    expect(CRITERIA.map((c) => c.id).slice(0, 2)).toEqual(['l1', 'l2']);
   });
 });
 

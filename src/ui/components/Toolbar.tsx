@@ -23,7 +23,7 @@ export function Toolbar() {
           onChange={(e) => setCriterion(e.target.value as Criterion)}
           aria-label="Criterion"
         >
-          {CRITERIA.map((c) => (
+          {CRITERIA.filter((c) => !c.dataBased).map((c) => (
             <option key={c.id} value={c.id}>
               {c.label}
             </option>

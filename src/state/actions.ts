@@ -65,6 +65,7 @@ export async function openFiles(files: InputFile[], label?: string): Promise<voi
         plan: { version: 1, remove: {} },
         anchor: null,
         focusLayer: null,
+        focusChannel: null,
         preview: initialPreview,
       };
     }
@@ -190,6 +191,32 @@ export function clearSelection(layer?: string): void {
 /** Sets which layer's coupling is highlighted. */
 export function setFocusLayer(layer: string | null): void {
   if (get().focusLayer !== layer) set({ focusLayer: layer });
+}
+
+/** Sets the filter whose coupled channels are spelled out (null when the pointer leaves). */
+export function setFocusChannel(layer: string, channel: number | null): void {
+  const cur = get().focusChannel;
+  if (channel === null) {
+    if (cur?.layer === layer) set({ focusChannel: null });
+  } else if (cur?.layer !== layer || cur.channel !== channel) {
+    set({ focusChannel: { layer, channel }, focusLayer: layer });
+  }
+}
+
+/** Switches the layer list between layers, groups and the graph view. */
+export function setLayerView(view: 'layers' | 'groups' | 'graph'): void {
+  set({ layerView: view });
+}
+
+/** Focuses a layer from the graph or group view: highlights it and scrolls its group's heatmap into view. */
+export function revealLayer(layer: string): string | null {
+  const { session } = get();
+  if (!session) return null;
+  const gid = session.graph.groupByProducer[layer] ?? session.graph.groupsByLayer[layer]?.[0];
+  const group = gid === undefined ? undefined : session.graph.groups[gid];
+  const producer = group?.producer ?? null;
+  set({ focusLayer: producer ?? layer });
+  return producer;
 }
 
 let previewAbort: AbortController | null = null;

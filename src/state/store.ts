@@ -62,6 +62,10 @@ export interface WorkbenchState {
   anchor: { layer: string; channel: number } | null;
   /** Layer whose coupling is highlighted (hover/focus in the layer list or a heatmap). */
   focusLayer: string | null;
+  /** The filter under the pointer or keyboard focus: its coupled channels are spelled out. */
+  focusChannel: { layer: string; channel: number } | null;
+  /** How the layer list is shown: every layer, or one row per coupled group. */
+  layerView: 'layers' | 'groups' | 'graph';
   sampleSet: SampleSetInfo | null;
   preview: PreviewState;
   notice: string | null;
@@ -90,6 +94,8 @@ export const useWorkbench = create<WorkbenchState>()(() => ({
   plan: { version: 1, remove: {} },
   anchor: null,
   focusLayer: null,
+  focusChannel: null,
+  layerView: 'layers',
   sampleSet: null,
   preview: initialPreview,
   notice: null,

@@ -10,7 +10,15 @@ export type ModelLoadErrorCode =
   | 'UNSUPPORTED_LAYER'
   | 'WEIGHT_MISMATCH'
   | 'BAD_TOPOLOGY'
-  | 'BAD_ARCHIVE';
+  | 'BAD_ARCHIVE'
+  /** An HDF5 file (.h5, or a .keras archive's model.weights.h5) that the HDF5 library cannot read. */
+  | 'BAD_HDF5'
+  /** An HDF5 file with no `model_config` that is not a weights-only file either. */
+  | 'NO_MODEL_CONFIG'
+  /** A Keras weights-only file (`model.save_weights`, `.weights.h5`): a full model is needed. */
+  | 'WEIGHTS_ONLY'
+  /** The config names a layer with weights that the weights file does not have. */
+  | 'MISSING_WEIGHTS';
 
 /**
  * A typed load error that names the file or layer at fault and quotes the bad value, e.g.

@@ -3,7 +3,16 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import type { InputFile, ModelArtifactsData, OutputFile, WeightTensor } from '../ir/artifacts';
 import type { ManifestWeightEntry, TfjsModelJSON } from '../ir/keras-json';
-import { DEFAULT_SHARD_BYTES, tfjsModelSize, writeTfjsModel } from './export-tfjs';
+import { halfToFloat } from './dequantize';
+import {
+  affineParams,
+  DEFAULT_SHARD_BYTES,
+  floatToHalf,
+  quantizedArtifacts,
+  tfjsModelSize,
+  writeTfjsModel,
+  type TfjsQuantization,
+} from './export-tfjs';
 import { openModelFiles } from './open-model';
 import { artifactsFromLayersModel, loadLayersModelFromArtifacts } from './tf-artifacts';
 import { zipFiles } from './zip';
@@ -245,6 +254,130 @@ describe('writeTfjsModel with a real CNN', () => {
       ours.dispose();
       theirs.dispose();
     }
+  });
+});
+
+describe('writeTfjsModel quantize', () => {
+  let model: tf.Sequential;
+  let artifacts: ModelArtifactsData;
+  let x: tf.Tensor;
+  let expected: Float32Array;
+
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    model = buildCnn();
+    artifacts = await artifactsFromLayersModel(model);
+    x = tf.randomNormal([3, 8, 8, 1], 0, 1, 'float32', 42);
+    expected = predict(model, x);
+  });
+
+  afterAll(() => {
+    model.dispose();
+    x.dispose();
+  });
+
+  it.each(['float16', 'uint8', 'uint16'] as const)(
+    '%s: manifest entries as tfjs writes them, values within half a step, tfjs loads it, size as written',
+    async (quantize) => {
+      const files = writeTfjsModel(artifacts, { quantize });
+      expect(tfjsModelSize(artifacts, { quantize })).toBe(files.reduce((n, f) => n + f.bytes.byteLength, 0));
+      const bytesPer = quantize === 'uint8' ? 1 : 2;
+      const count = artifacts.weights.reduce((n, w) => n + w.values.length, 0);
+      expect(files.slice(1).reduce((n, f) => n + f.bytes.byteLength, 0)).toBe(bytesPer * count);
+      const entries = parseModelJson(files).weightsManifest[0]!.weights;
+      for (const e of entries) {
+        expect(e.dtype).toBe('float32');
+        expect(e.quantization?.dtype).toBe(quantize);
+        if (quantize !== 'float16')
+          expect(Object.keys(e.quantization!).sort()).toEqual(['dtype', 'min', 'scale']);
+      }
+      const opened = await openModelFiles(files);
+      expect(quantizedArtifacts(artifacts, quantize).weights).toEqual(opened.weights);
+      opened.weights.forEach((w, i) => {
+        const original = artifacts.weights[i]!.values;
+        const q = entries[i]!.quantization!;
+        w.values.forEach((v, j) => {
+          const o = original[j]!;
+          const bound =
+            quantize === 'float16' ? Math.abs(o) * 2 ** -11 + 2 ** -25 : q.scale! / 2 + 1e-6 * Math.abs(o);
+          expect(Math.abs(v - o)).toBeLessThanOrEqual(bound);
+        });
+      });
+      const ours = await loadLayersModelFromArtifacts(opened);
+      const theirs = await loadViaHttp(files);
+      const got = predict(ours, x);
+      expect(got).toEqual(predict(theirs, x));
+      const worst = got.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i]!)), 0);
+      expect(worst).toBeLessThan(quantize === 'uint8' ? 0.2 : 1e-2);
+      ours.dispose();
+      theirs.dispose();
+    },
+  );
+
+  it('none (and no option) writes float32; int32 and non-finite weights are never quantized', () => {
+    const plain = writeTfjsModel(artifacts);
+    expect(writeTfjsModel(artifacts, { quantize: 'none' })).toEqual(plain);
+    const odd: ModelArtifactsData = {
+      ...artifacts,
+      weights: [
+        { name: 'a/steps', shape: [2], dtype: 'int32', values: Int32Array.of(3, -7) },
+        { name: 'b/kernel', shape: [2], dtype: 'float32', values: Float32Array.of(1, Infinity) },
+        { name: 'c/kernel', shape: [3], dtype: 'float32', values: Float32Array.of(2, 2, 2) },
+      ],
+    };
+    for (const quantize of ['uint8', 'uint16'] as TfjsQuantization[]) {
+      const entries = parseModelJson(writeTfjsModel(odd, { quantize })).weightsManifest[0]!.weights;
+      expect(entries.map((e) => e.quantization)).toEqual([
+        undefined,
+        undefined,
+        { dtype: quantize, scale: 1, min: 2 },
+      ]);
+    }
+    const f16 = parseModelJson(writeTfjsModel(odd, { quantize: 'float16' })).weightsManifest[0]!.weights;
+    expect(f16.map((e) => e.quantization?.dtype)).toEqual([undefined, 'float16', 'float16']);
+  });
+
+  it('affine parameters keep 0 exactly representable (pruned zeros stay zeros)', () => {
+    const values = Float32Array.of(-0.37, 0, 0.5, 1.91, 0, -0.02);
+    for (const levels of [255, 65535]) {
+      const { scale, min } = affineParams(values, levels);
+      const code = Math.round((0 - min) / scale);
+      expect(code * scale + min).toBeCloseTo(0, 12);
+      expect(min).toBeLessThanOrEqual(-0.37 + scale / 2);
+      expect(min + levels * scale).toBeGreaterThanOrEqual(1.91 - scale / 2);
+    }
+  });
+
+  it('floatToHalf: every half converts back to itself; floats go to the nearest half, ties to even', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      const f = halfToFloat(h);
+      if (Number.isNaN(f)) expect(Number.isNaN(halfToFloat(floatToHalf(f)))).toBe(true);
+      else expect(floatToHalf(f)).toBe(h);
+    }
+    fc.assert(
+      fc.property(fc.float({ noNaN: true }), (v) => {
+        const f = Math.fround(v);
+        const h = halfToFloat(floatToHalf(f));
+        if (Math.abs(f) >= 65520) {
+          expect(h).toBe(f > 0 ? Infinity : -Infinity);
+          return;
+        }
+        // No half is nearer: compare with the neighbours of the chosen one.
+        const bits = floatToHalf(f);
+        for (const n of [bits - 1, bits + 1]) {
+          if (n < 0 || n > 0xffff || (n & 0x7c00) === 0x7c00) continue;
+          const other = halfToFloat(n);
+          if (Math.sign(other) === Math.sign(h) || other === 0) {
+            expect(Math.abs(f - h)).toBeLessThanOrEqual(Math.abs(f - other));
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(floatToHalf(1 + 2 ** -11)).toBe(0x3c00); // a tie goes to the even mantissa
+    expect(floatToHalf(1 + 3 * 2 ** -11)).toBe(0x3c02);
+    expect(floatToHalf(2 ** -25)).toBe(0); // half the smallest subnormal: a tie, to even (zero)
+    expect(floatToHalf(3 * 2 ** -26)).toBe(1);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { ModelArtifactsData, OutputFile, WeightTensor } from '../ir/artifacts';
-import type { TfjsModelJSON } from '../ir/keras-json';
-import { elementCount } from './dequantize';
+import type { ManifestWeightEntry, TfjsModelJSON } from '../ir/keras-json';
+import { decodeWeight, elementCount } from './dequantize';
 
 /** tfjs-converter's default shard size (`--weight_shard_size_bytes`): 4 MiB. */
 export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
@@ -10,6 +10,125 @@ export interface WriteTfjsOptions {
   shardBytes?: number;
   /** The JSON's name without `.json` (default `model`); shards keep the standard `group1-shardKofN.bin`. */
   baseName?: string;
+  /**
+   * Weight quantization, as tensorflowjs_converter's `--quantize_float16` / `--quantize_uint8` /
+   * `--quantize_uint16` do (default `none`): float32 weights only (int32 and non-finite ones stay as
+   * they are). uint8/uint16: affine per weight, `value = q * scale + min`, max error half a step;
+   * float16: IEEE half precision (about 3 significant digits).
+   */
+  quantize?: TfjsQuantization;
+}
+
+/** Weight storage of a TF.js export: 4, 2, 1 or 2 bytes per float weight. */
+export type TfjsQuantization = 'none' | 'float16' | 'uint8' | 'uint16';
+
+interface Encoding {
+  entry: ManifestWeightEntry;
+  bytes: number;
+}
+
+function checkWeight(w: WeightTensor): void {
+  const n = elementCount(w.shape);
+  const typed = w.dtype === 'int32' ? w.values instanceof Int32Array : w.values instanceof Float32Array;
+  if (w.values.length !== n || !typed) {
+    throw new Error(
+      `writeTfjsModel: weight '${w.name}' has ${w.values.length} ${w.values.constructor.name} values but shape ` +
+        `${JSON.stringify(w.shape)} (${w.dtype}) needs ${n}.`,
+    );
+  }
+}
+
+/**
+ * The affine uint8/uint16 parameters tensorflowjs_converter uses (quantization.py): `scale = (max - min)
+ * / (2^bits - 1)`, `min` nudged to a multiple of `scale` so that 0 is exactly representable (pruned
+ * zeros stay zeros); a constant weight gets `scale = 1` and all-zero codes.
+ */
+export function affineParams(values: Float32Array, levels: number): { scale: number; min: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (values.length === 0) return { scale: 1, min: 0 };
+  if (lo === hi) return { scale: 1, min: lo };
+  const scale = (hi - lo) / levels;
+  return { scale, min: Math.round(lo / scale) * scale };
+}
+
+function isFinite32(values: Float32Array): boolean {
+  for (const v of values) if (!Number.isFinite(v)) return false;
+  return true;
+}
+
+function encoding(w: WeightTensor, quantize: TfjsQuantization): Encoding {
+  checkWeight(w);
+  const n = w.values.length;
+  const entry: ManifestWeightEntry = { name: w.name, shape: [...w.shape], dtype: w.dtype };
+  if (w.dtype !== 'float32' || quantize === 'none') return { entry, bytes: 4 * n };
+  const values = w.values as Float32Array;
+  if (quantize === 'float16') {
+    entry.quantization = { dtype: 'float16' };
+    return { entry, bytes: 2 * n };
+  }
+  if (!isFinite32(values)) return { entry, bytes: 4 * n };
+  const { scale, min } = affineParams(values, quantize === 'uint8' ? 255 : 65535);
+  entry.quantization = { dtype: quantize, scale, min };
+  return { entry, bytes: (quantize === 'uint8' ? 1 : 2) * n };
+}
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+/** The IEEE 754 half nearest a float32 (ties to even), overflow to ±Infinity, NaN kept. */
+export function floatToHalf(v: number): number {
+  F32[0] = v;
+  const x = U32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0);
+  const e = exp - 112; // rebias 127 -> 15
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && (half & 1) === 1)) half++;
+    return sign | half;
+  }
+  let half = sign | (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  // A carry out of the mantissa bumps the exponent, up to Infinity: exactly what rounding wants.
+  if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half++;
+  return half;
+}
+
+function encodeWeight(w: WeightTensor, enc: Encoding): Uint8Array {
+  const q = enc.entry.quantization;
+  if (!q) {
+    // Typed arrays are little-endian on every platform tfjs runs on, which is what the format wants.
+    return new Uint8Array(w.values.buffer, w.values.byteOffset, w.values.byteLength);
+  }
+  const values = w.values as Float32Array;
+  const out = new Uint8Array(enc.bytes);
+  const view = new DataView(out.buffer);
+  if (q.dtype === 'float16') {
+    for (let i = 0; i < values.length; i++) view.setUint16(2 * i, floatToHalf(values[i]!), true);
+    return out;
+  }
+  const levels = q.dtype === 'uint8' ? 255 : 65535;
+  const scale = q.scale!;
+  const min = q.min!;
+  for (let i = 0; i < values.length; i++) {
+    const code = Math.min(levels, Math.max(0, Math.round((values[i]! - min) / scale)));
+    if (levels === 255) out[i] = code;
+    else view.setUint16(2 * i, code, true);
+  }
+  return out;
 }
 
 function shardCount(totalBytes: number, shardBytes: number): number {
@@ -26,27 +145,11 @@ function checkShardBytes(shardBytes: number): void {
   }
 }
 
-function weightBytes(w: WeightTensor): Uint8Array {
-  const n = elementCount(w.shape);
-  const typed = w.dtype === 'int32' ? w.values instanceof Int32Array : w.values instanceof Float32Array;
-  if (w.values.length !== n || !typed) {
-    throw new Error(
-      `writeTfjsModel: weight '${w.name}' has ${w.values.length} ${w.values.constructor.name} values but shape ` +
-        `${JSON.stringify(w.shape)} (${w.dtype}) needs ${n}.`,
-    );
-  }
-  // Typed arrays are little-endian on every platform tfjs runs on, which is what the format wants.
-  return new Uint8Array(w.values.buffer, w.values.byteOffset, w.values.byteLength);
-}
-
 /** The model.json text for artifacts whose single weight group is stored in `paths`. */
-function modelJsonText(a: ModelArtifactsData, paths: string[]): string {
+function modelJsonText(a: ModelArtifactsData, paths: string[], encodings: Encoding[]): string {
   const json: TfjsModelJSON = {
     modelTopology: a.modelTopology,
-    weightsManifest:
-      a.weights.length === 0
-        ? []
-        : [{ paths, weights: a.weights.map((w) => ({ name: w.name, shape: [...w.shape], dtype: w.dtype })) }],
+    weightsManifest: a.weights.length === 0 ? [] : [{ paths, weights: encodings.map((e) => e.entry) }],
     format: a.format ?? 'layers-model',
   };
   if (a.generatedBy !== undefined) json.generatedBy = a.generatedBy;
@@ -57,12 +160,14 @@ function modelJsonText(a: ModelArtifactsData, paths: string[]): string {
 
 /**
  * Writes artifacts in the standard TF.js layout that `tf.loadLayersModel` reads: `model.json` (compact)
- * plus `group1-shard1ofN.bin`..., float32/int32 weights concatenated in order and cut every `shardBytes`.
+ * plus `group1-shard1ofN.bin`..., weights (quantized if asked) concatenated in order and cut every
+ * `shardBytes`.
  */
 export function writeTfjsModel(a: ModelArtifactsData, opts: WriteTfjsOptions = {}): OutputFile[] {
   const shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
   checkShardBytes(shardBytes);
-  const parts = a.weights.map(weightBytes);
+  const encodings = a.weights.map((w) => encoding(w, opts.quantize ?? 'none'));
+  const parts = a.weights.map((w, i) => encodeWeight(w, encodings[i]!));
   const total = parts.reduce((n, p) => n + p.byteLength, 0);
   const names = shardNames(shardCount(total, shardBytes));
 
@@ -78,17 +183,34 @@ export function writeTfjsModel(a: ModelArtifactsData, opts: WriteTfjsOptions = {
   }));
   const json = {
     path: `${opts.baseName ?? 'model'}.json`,
-    bytes: new TextEncoder().encode(modelJsonText(a, names)),
+    bytes: new TextEncoder().encode(modelJsonText(a, names, encodings)),
   };
   return [json, ...shards];
 }
 
-/** Total bytes `writeTfjsModel` would write (weight data + model.json), without copying the weights. */
+/**
+ * Total bytes `writeTfjsModel` would write with the same options (weight data, quantized if asked, +
+ * model.json), without encoding the weights: what the page shows before a download.
+ */
 export function tfjsModelSize(a: ModelArtifactsData, opts: WriteTfjsOptions = {}): number {
   const shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
   checkShardBytes(shardBytes);
-  const total = a.weights.reduce((n, w) => n + weightBytes(w).byteLength, 0);
-  return (
-    total + new TextEncoder().encode(modelJsonText(a, shardNames(shardCount(total, shardBytes)))).byteLength
-  );
+  const encodings = a.weights.map((w) => encoding(w, opts.quantize ?? 'none'));
+  const total = encodings.reduce((n, e) => n + e.bytes, 0);
+  const names = shardNames(shardCount(total, shardBytes));
+  return total + new TextEncoder().encode(modelJsonText(a, names, encodings)).byteLength;
+}
+
+/**
+ * The weights a reader gets back from `writeTfjsModel(a, {quantize})`, without writing files: for
+ * measuring what quantization costs in accuracy before downloading, e.g.
+ * `evaluate(quantizedArtifacts(pruned, 'uint8'))` against `evaluate(pruned)`.
+ */
+export function quantizedArtifacts(a: ModelArtifactsData, quantize: TfjsQuantization): ModelArtifactsData {
+  if (quantize === 'none') return a;
+  const weights = a.weights.map((w) => {
+    const enc = encoding(w, quantize);
+    return enc.entry.quantization ? decodeWeight(enc.entry, encodeWeight(w, enc)) : w;
+  });
+  return { ...a, weights };
 }

@@ -1,15 +1,18 @@
 import type { InputFile, ModelArtifactsData } from '../ir/artifacts';
 import { ModelLoadError } from './errors';
 import { describeFiles, type ModelFormat } from './format';
+import { kerasH5Format } from './keras-h5';
+import { kerasV3Format } from './keras-v3';
 import { tfjsFormat } from './tfjs-format';
 import { isZip, unzipFiles } from './zip';
 
 /**
  * The registered format plug-ins, asked in order; the first whose `match` says yes opens the files.
  * Put specific formats first: tfjs claims any JSON so that it can explain a bad model.json, and a Keras 3
- * `.keras` (a zip, expanded below into config.json + model.weights.h5) would otherwise reach it.
+ * `.keras` (a zip, expanded below into config.json + model.weights.h5) would otherwise reach it; the
+ * .keras plug-in goes before the .h5 one, which claims any HDF5 file (model.weights.h5 is one).
  */
-export const formats: readonly ModelFormat[] = [tfjsFormat];
+export const formats: readonly ModelFormat[] = [kerasV3Format, kerasH5Format, tfjsFormat];
 
 /**
  * Replaces each zip among the files (sniffed by content) by its entries, e.g. a dropped `mymodel.zip`
@@ -27,7 +30,7 @@ export async function openModelFiles(
   if (files.length === 0)
     throw new ModelLoadError(
       'NO_FILES',
-      'No files were given: drop a model.json with its .bin weight files, or a zip of them.',
+      'No files were given: drop a Keras .keras or .h5 file, or a TF.js model.json with its .bin weight files, or a zip of them.',
     );
   const expanded = expandArchives(files);
   if (expanded.length === 0) {

@@ -19,10 +19,44 @@ export function concatWeightData(weights: readonly WeightTensor[]): ArrayBuffer 
   return out.buffer;
 }
 
+/**
+ * Keras's `L2` / `L1` regularizers as the `L1L2` tfjs knows (tfjs-layers registers only `L1L2`, and
+ * fails on `Unknown regularizer: L2` otherwise); the same penalty. Returns the input when nothing changes.
+ */
+export function tfjsCompatibleTopology<T>(value: T): T {
+  const fix = (v: unknown, key: string): unknown => {
+    if (Array.isArray(v)) {
+      let changed = false;
+      const out = v.map((x) => {
+        const y = fix(x, key);
+        changed ||= y !== x;
+        return y;
+      });
+      return changed ? out : v;
+    }
+    if (typeof v !== 'object' || v === null) return v;
+    const o = v as Record<string, unknown>;
+    const cfg = o['config'];
+    if (key.endsWith('_regularizer') && (o['class_name'] === 'L2' || o['class_name'] === 'L1')) {
+      const c = typeof cfg === 'object' && cfg !== null ? (cfg as Record<string, unknown>) : {};
+      return { class_name: 'L1L2', config: { l1: Number(c['l1'] ?? 0), l2: Number(c['l2'] ?? 0) } };
+    }
+    let changed = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(o)) {
+      const y = fix(x, k);
+      changed ||= y !== x;
+      out[k] = y;
+    }
+    return changed ? out : v;
+  };
+  return fix(value, '') as T;
+}
+
 /** Converts our artifacts into `tf.io.ModelArtifacts` for `tf.loadLayersModel(tf.io.fromMemory(...))`. */
 export function toTfArtifacts(a: ModelArtifactsData): tf.io.ModelArtifacts {
   const out: tf.io.ModelArtifacts = {
-    modelTopology: a.modelTopology,
+    modelTopology: tfjsCompatibleTopology(a.modelTopology),
     weightSpecs: a.weights.map((w) => ({ name: w.name, shape: [...w.shape], dtype: w.dtype })),
     weightData: concatWeightData(a.weights),
     format: a.format ?? 'layers-model',

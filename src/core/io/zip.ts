@@ -13,15 +13,22 @@ export function isZip(bytes: Uint8Array): boolean {
   );
 }
 
-/** Zips files under their paths (deflated; shard .bin files of float weights barely shrink, JSON does). */
-export function zipFiles(files: OutputFile[]): Uint8Array {
+/**
+ * Zips files under their paths (deflated; shard .bin files of float weights barely shrink, JSON does).
+ * `level: 0` stores them uncompressed, as Keras writes .keras archives (h5py then reads the weights
+ * file straight out of the zip without inflating it).
+ */
+export function zipFiles(
+  files: OutputFile[],
+  opts: { level?: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 } = {},
+): Uint8Array {
   const entries: Zippable = {};
   for (const f of files) {
     const path = normalizePath(f.path);
     if (path in entries) throw new Error(`zipFiles: two files named '${path}'.`);
     entries[path] = f.bytes;
   }
-  return zipSync(entries, { level: 6 });
+  return zipSync(entries, { level: opts.level ?? 6 });
 }
 
 /**

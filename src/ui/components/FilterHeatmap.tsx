@@ -8,6 +8,8 @@ interface Props {
   selected: readonly number[];
   disabled?: boolean;
   onToggle: (channel: number, range: boolean) => void;
+  /** Called with the filter under the pointer or keyboard focus (null when it leaves). */
+  onFocusChannel?: (channel: number | null) => void;
 }
 
 /**
@@ -15,11 +17,15 @@ interface Props {
  * range, arrows + space from the keyboard. The hovered or focused filter's index and score are shown
  * as text beside it, and the whole layer's numbers are mirrored in an aria-label.
  */
-export function FilterHeatmap({ layer, criterion, scores, selected, disabled, onToggle }: Props) {
+export function FilterHeatmap({ layer, criterion, scores, selected, disabled, onToggle, onFocusChannel }: Props) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [focus, setFocus] = useState<number | null>(null);
   const layout = useMemo(() => layoutHeatmap(scores.length), [scores.length]);
   const selectedSet = useMemo(() => new Set(selected), [selected]);
+
+  useEffect(() => {
+    onFocusChannel?.(focus);
+  }, [focus, onFocusChannel]);
 
   useEffect(() => {
     const ctx = canvas.current?.getContext('2d');

@@ -1,6 +1,7 @@
-import { memo, useState } from 'react';
+import { memo, useCallback, useState } from 'react';
 import type { ChannelGroup } from '../../core/graph/types';
-import { clearSelection, selectLowestFraction, setFocusLayer, toggleFilter } from '../../state/actions';
+import { clearSelection, selectLowestFraction, setFocusChannel, setFocusLayer, toggleFilter } from '../../state/actions';
+import { CouplingDetails } from './CouplingDetails';
 import { useWorkbench } from '../../state/store';
 import { FilterHeatmap } from './FilterHeatmap';
 
@@ -8,13 +9,15 @@ const EMPTY: number[] = [];
 
 function memberText(g: ChannelGroup): string {
   const parts = g.members
-    .filter((m) => m.role !== 'producer')
+    .filter((m) => m.role !== 'producer' || m.layer !== g.producer)
     .map((m) =>
       m.role === 'consumer'
         ? m.spatial && m.spatial > 1
           ? `${m.layer} (input rows, ${m.spatial} per filter)`
           : `${m.layer} (input channels)`
-        : `${m.layer}`,
+        : m.role === 'producer'
+          ? `${m.layer} (filters, coupled)`
+          : `${m.layer}`,
     );
   return parts.length ? parts.join(', ') : 'nothing else';
 }
@@ -24,19 +27,26 @@ const LayerCard = memo(function LayerCard({ group }: { group: ChannelGroup }) {
   const selected = useWorkbench((s) => s.plan.remove[group.producer]) ?? EMPTY;
   const criterion = useWorkbench((s) => s.criterion);
   const focused = useWorkbench((s) => s.focusLayer === group.producer);
+  const focusChannel = useWorkbench((s) => (s.focusChannel?.layer === group.producer ? s.focusChannel.channel : null));
   const [percent, setPercent] = useState(50);
   const name = group.producer;
+  // The details stay on the last filter pointed at, so the layout below does not jump when the pointer leaves.
+  const onFocusChannel = useCallback((c: number | null) => c !== null && setFocusChannel(name, c), [name]);
   return (
     <article
       className={`layer-card${focused ? ' focused' : ''}${group.prunable ? '' : ' unprunable'}`}
       id={`layer-${name}`}
       aria-label={`Layer ${name}`}
-      onMouseEnter={() => setFocusLayer(name)}
       onFocus={() => setFocusLayer(name)}
     >
       <header>
         <h3>{name}</h3>
         <span className="size">{group.size} filters</span>
+        {group.producers.length > 1 && (
+          <span className="coupled-badge" data-testid={`producers-${name}`}>
+            coupled group of {group.producers.length} producers: {group.producers.join(', ')}
+          </span>
+        )}
       </header>
       <p className="coupling" data-testid={`coupling-${name}`}>
         Shrinks with it: {memberText(group)}
@@ -49,7 +59,14 @@ const LayerCard = memo(function LayerCard({ group }: { group: ChannelGroup }) {
             scores={scores}
             selected={selected}
             onToggle={(c, range) => toggleFilter(name, c, range)}
+            onFocusChannel={onFocusChannel}
           />
+          {focusChannel !== null && <CouplingDetails group={group} channel={focusChannel} />}
+          {group.caveats?.map((c) => (
+            <p key={c} className="caveat">
+              {c}
+            </p>
+          ))}
           <div className="card-tools">
             <label>
               Lowest{' '}

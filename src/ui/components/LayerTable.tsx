@@ -13,19 +13,16 @@ export function LayerTable() {
   const coupled = useMemo(() => {
     const out = new Set<string>();
     if (!session || !focusLayer) return out;
-    for (const gid of session.graph.groupsByLayer[focusLayer] ?? []) {
-      const g = session.graph.groups[gid];
-      if (g?.producer === focusLayer) for (const m of g.members) out.add(m.layer);
-    }
+    const own = session.graph.groupByProducer[focusLayer];
+    const ids = own !== undefined ? [own] : (session.graph.groupsByLayer[focusLayer] ?? []);
+    for (const gid of ids) for (const m of session.graph.groups[gid]?.members ?? []) out.add(m.layer);
     return out;
   }, [session, focusLayer]);
   if (!session || !totals) return null;
   const afterByName = new Map(totals.after.layers.map((l) => [l.name, l]));
   const beforeByName = new Map(totals.before.layers.map((l) => [l.name, l]));
   return (
-    <section className="panel layers" aria-label="Layers">
-      <h2>Layers</h2>
-      <table className="layer-table">
+    <table className="layer-table">
         <thead>
           <tr>
             <th scope="col">#</th>
@@ -43,7 +40,7 @@ export function LayerTable() {
             const a = afterByName.get(layer.name);
             const gid = session.graph.groupByProducer[layer.name];
             const group = gid === undefined ? undefined : session.graph.groups[gid];
-            const removed = plan.remove[layer.name]?.length ?? 0;
+            const removed = group ? (plan.remove[group.producer]?.length ?? 0) : 0;
             const shapeText = formatShape(layer.outputShape);
             const lastDim = layer.outputShape[layer.outputShape.length - 1];
             const shrunk = a?.outChannels !== undefined && lastDim !== a.outChannels;
@@ -53,12 +50,12 @@ export function LayerTable() {
                 key={layer.name}
                 data-layer={layer.name}
                 className={`${coupled.has(layer.name) ? 'coupled' : ''}${changed ? ' changed' : ''}`}
-                onMouseEnter={() => setFocusLayer(group ? layer.name : null)}
+                onMouseEnter={group ? () => setFocusLayer(layer.name) : undefined}
               >
                 <td>{layer.index}</td>
                 <td>
                   {group ? (
-                    <a href={`#layer-${layer.name}`} onFocus={() => setFocusLayer(layer.name)}>
+                    <a href={`#layer-${group.producer}`} onFocus={() => setFocusLayer(layer.name)}>
                       {layer.name}
                     </a>
                   ) : (
@@ -110,7 +107,6 @@ export function LayerTable() {
             <td />
           </tr>
         </tfoot>
-      </table>
-    </section>
+    </table>
   );
 }

@@ -1,6 +1,6 @@
 import { Toolbar } from './Toolbar';
 import { TotalsPanel } from './TotalsPanel';
-import { LayerTable } from './LayerTable';
+import { LayersPanel } from './LayersPanel';
 import { LayerCards } from './LayerCards';
 import { PreviewPanel } from './PreviewPanel';
 import { ExportPanel } from './ExportPanel';
@@ -22,7 +22,7 @@ export function Workbench() {
       </aside>
       <div className="main-col">
         <Toolbar />
-        <LayerTable />
+        <LayersPanel />
         <LayerCards />
       </div>
     </div>

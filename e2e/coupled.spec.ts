@@ -13,7 +13,11 @@ async function modelFiles(build: () => tf.LayersModel) {
   const m = build();
   const files = writeTfjsModel(await artifactsFromLayersModel(m));
   m.dispose();
-  return files.map((f) => ({ name: f.path, mimeType: 'application/octet-stream', buffer: Buffer.from(f.bytes) }));
+  return files.map((f) => ({
+    name: f.path,
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from(f.bytes),
+  }));
 }
 
 test('a residual model: ticking a filter shows every coupled layer and channel; the export keeps them in step', async ({
@@ -34,7 +38,9 @@ test('a residual model: ticking a filter shows every coupled layer and channel; 
   const details = page.getByRole('list', { name: 'Channels removed with filter 3 of stem' });
   await expect(details.locator('li[data-layer="b1_c2"][data-role="producer"]')).toContainText('filter 3');
   await expect(details.locator('li[data-layer="stem_bn"]')).toContainText('channel 3');
-  await expect(details.locator('li[data-layer="b1_c1"][data-role="consumer"]')).toContainText('input channel 3');
+  await expect(details.locator('li[data-layer="b1_c1"][data-role="consumer"]')).toContainText(
+    'input channel 3',
+  );
   // The layer table marks the coupled layers.
   for (const name of ['stem', 'stem_bn', 'b1_c2', 'b1_add', 'b2_c2', 'p_short']) {
     await expect(page.locator(`tr[data-layer="${name}"]`)).toHaveClass(/coupled/);
@@ -49,7 +55,9 @@ test('a residual model: ticking a filter shows every coupled layer and channel; 
   await page.getByRole('button', { name: /^p_c1 \(Conv2D\)/ }).click();
   await expect(page.getByRole('article', { name: 'Layer p_c1' })).toHaveClass(/focused/);
 
-  const params = Number(await page.getByTestId('total-parameters').locator('td').nth(1).getAttribute('data-value'));
+  const params = Number(
+    await page.getByTestId('total-parameters').locator('td').nth(1).getAttribute('data-value'),
+  );
   const downloadPromise = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download .zip' }).click();
   const zipped = unzipSync(new Uint8Array(readFileSync(await (await downloadPromise).path())));
@@ -75,13 +83,19 @@ test('an Inception-style model: lowest 30% everywhere, totals fall, the export l
   await page.goto('/?backend=wasm');
   await page.getByLabel('Choose model files').setInputFiles(await modelFiles(inceptionStyle));
   await expect(page.getByTestId('selection-status')).toContainText('0 of');
-  const before = Number(await page.getByTestId('total-parameters').locator('td').nth(0).getAttribute('data-value'));
+  const before = Number(
+    await page.getByTestId('total-parameters').locator('td').nth(0).getAttribute('data-value'),
+  );
   await page.getByLabel('Percent of filters to select in all layers').fill('30');
   await page.getByRole('button', { name: 'Select lowest 30% in all layers' }).click();
   await expect
-    .poll(async () => Number(await page.getByTestId('total-parameters').locator('td').nth(1).getAttribute('data-value')))
+    .poll(async () =>
+      Number(await page.getByTestId('total-parameters').locator('td').nth(1).getAttribute('data-value')),
+    )
     .toBeLessThan(before);
-  const after = Number(await page.getByTestId('total-parameters').locator('td').nth(1).getAttribute('data-value'));
+  const after = Number(
+    await page.getByTestId('total-parameters').locator('td').nth(1).getAttribute('data-value'),
+  );
   const downloadPromise = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download .zip' }).click();
   const zipped = unzipSync(new Uint8Array(readFileSync(await (await downloadPromise).path())));

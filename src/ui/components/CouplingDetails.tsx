@@ -17,7 +17,10 @@ function listIndices(ix: number[], max = 6): string {
  */
 export function CouplingDetails({ group, channel }: { group: ChannelGroup; channel: number }) {
   return (
-    <ul className="coupling-details" aria-label={`Channels removed with filter ${channel} of ${group.producer}`}>
+    <ul
+      className="coupling-details"
+      aria-label={`Channels removed with filter ${channel} of ${group.producer}`}
+    >
       {group.members.map((m, i) => (
         <li key={`${m.layer}-${m.role}-${i}`} data-layer={m.layer} data-role={m.role}>
           <strong>{m.layer}</strong> {axisName(m)} {listIndices(memberIndices(group, m, [channel]))}

@@ -17,7 +17,15 @@ interface Props {
  * range, arrows + space from the keyboard. The hovered or focused filter's index and score are shown
  * as text beside it, and the whole layer's numbers are mirrored in an aria-label.
  */
-export function FilterHeatmap({ layer, criterion, scores, selected, disabled, onToggle, onFocusChannel }: Props) {
+export function FilterHeatmap({
+  layer,
+  criterion,
+  scores,
+  selected,
+  disabled,
+  onToggle,
+  onFocusChannel,
+}: Props) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [focus, setFocus] = useState<number | null>(null);
   const layout = useMemo(() => layoutHeatmap(scores.length), [scores.length]);

@@ -1,6 +1,12 @@
 import { memo, useCallback, useState } from 'react';
 import type { ChannelGroup } from '../../core/graph/types';
-import { clearSelection, selectLowestFraction, setFocusChannel, setFocusLayer, toggleFilter } from '../../state/actions';
+import {
+  clearSelection,
+  selectLowestFraction,
+  setFocusChannel,
+  setFocusLayer,
+  toggleFilter,
+} from '../../state/actions';
 import { CouplingDetails } from './CouplingDetails';
 import { useWorkbench } from '../../state/store';
 import { FilterHeatmap } from './FilterHeatmap';
@@ -27,7 +33,9 @@ const LayerCard = memo(function LayerCard({ group }: { group: ChannelGroup }) {
   const selected = useWorkbench((s) => s.plan.remove[group.producer]) ?? EMPTY;
   const criterion = useWorkbench((s) => s.criterion);
   const focused = useWorkbench((s) => s.focusLayer === group.producer);
-  const focusChannel = useWorkbench((s) => (s.focusChannel?.layer === group.producer ? s.focusChannel.channel : null));
+  const focusChannel = useWorkbench((s) =>
+    s.focusChannel?.layer === group.producer ? s.focusChannel.channel : null,
+  );
   const [percent, setPercent] = useState(50);
   const name = group.producer;
   // The details stay on the last filter pointed at, so the layout below does not jump when the pointer leaves.

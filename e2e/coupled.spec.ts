@@ -51,6 +51,8 @@ test('a residual model: ticking a filter shows every coupled layer and channel; 
   await page.getByRole('tab', { name: 'Coupled groups' }).click();
   await expect(page.getByRole('link', { name: /Group \d+: stem/ })).toBeVisible();
   await page.getByRole('tab', { name: 'Graph' }).click();
+  // Pointing at a filter focuses its group (the page re-lays out under the pointer when views switch).
+  await heat.hover({ position: { x: (3.5 * box.width) / 6, y: box.height / 2 } });
   await expect(page.getByRole('button', { name: 'b2_c2 (Conv2D), coupled' })).toBeVisible();
   await page.getByRole('button', { name: /^p_c1 \(Conv2D\)/ }).click();
   await expect(page.getByRole('article', { name: 'Layer p_c1' })).toHaveClass(/focused/);

@@ -15,6 +15,7 @@ import { artifactsFromLayersModel, loadLayersModelFromArtifacts } from '../src/c
 import { parseSampleSet, sampleBatch } from '../src/core/evaluate/sample-set';
 import { evaluateModels } from '../src/core/evaluate/evaluate';
 import type { PruningPlan } from '../src/core/plan/plan';
+import { benchGraphs } from './bench-graphs';
 
 const root = join(import.meta.dirname, '..');
 const rows: [string, string, string][] = [];
@@ -161,6 +162,8 @@ async function main(): Promise<void> {
     `${median(ticks).toFixed(3)} ms`,
     'under 16 ms',
   );
+
+  await benchGraphs(row, time);
 
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length)), 20];
   const line = (a: string, b: string, c: string) =>

@@ -77,6 +77,7 @@ function summarise(m: OpenedModel) {
     groups: m.graph.groups.map((g) => ({
       id: g.id,
       producer: g.producer,
+      producers: g.producers,
       size: g.size,
       members: g.members.map((x) => ({ layer: x.layer, role: x.role })),
       prunable: g.prunable,
@@ -107,7 +108,7 @@ async function inspect(args: string[]): Promise<void> {
   lines.push('', 'Groups:');
   for (const g of s.groups) {
     lines.push(
-      `  [${g.id}] ${g.producer} (${g.size}): ${g.members.map((m) => m.layer).join(' -> ')}${g.prunable ? '' : `  NOT PRUNABLE: ${g.reason ?? ''}`}`,
+      `  [${g.id}] ${g.producers.join(' + ')} (${g.size}): ${[...new Set(g.members.map((m) => m.layer))].join(', ')}${g.prunable ? '' : `  NOT PRUNABLE: ${g.reason ?? ''}`}`,
     );
   }
   lines.push(

@@ -1,15 +1,18 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel, type OpenedModel } from '../core/load';
 import { makeCostModel } from '../core/metrics/costs';
 import { CRITERIA, scoreGroups, type Criterion } from '../core/scoring';
 import { planLowestFraction } from '../core/plan/auto';
-import type { PruningPlan } from '../core/plan/plan';
+import { planModelMismatch, type PruningPlan } from '../core/plan/plan';
 import { validatePlan } from '../core/plan/validate';
 import { applyPlan } from '../core/surgery/apply-plan';
-import { writeTfjsModel } from '../core/io/export-tfjs';
+import { writeTfjsModel, type TfjsQuantization } from '../core/io/export-tfjs';
+import { writeKerasH5 } from '../core/io/keras-h5';
+import { writeKerasV3 } from '../core/io/keras-v3';
+import { modelFingerprint } from '../core/io/fingerprint';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { parseSampleSet } from '../core/evaluate/sample-set';
 import { evaluateModels } from '../core/evaluate/evaluate';
@@ -23,11 +26,17 @@ Usage:
       Lists layers (class, output shape, params, FLOPs), prunable groups (with why a group is not
       prunable) and totals. --json prints one JSON object.
 
-  prunelab prune <model> --out <dir> [--criterion l1|l2] [--ratio 0.5] [--plan plan.json] [--json]
+  prunelab prune <model> --out <dir|file> [--criterion l1|l2] [--ratio 0.5] [--plan plan.json]
+                 [--format tfjs|keras|h5] [--quantize none|float16|uint8|uint16] [--json]
       Removes the lowest --ratio of the filters of every prunable layer by --criterion (rounded
       down, never all of a layer), or exactly the channels a plan file lists, and writes the pruned
       model (model.json + weight files) to --out, with the provenance record in
-      userDefinedMetadata.prunelab. --json prints a summary object.
+      userDefinedMetadata.prunelab. --format keras writes one Keras 3 .keras file and
+      --format h5 one Keras 2 .h5 file at --out (provenance in their metadata); --quantize
+      stores TF.js weights as float16/uint8/uint16. A plan file saved by the workbench carries
+      the model's fingerprint and is refused for another model. --json prints a summary object.
+
+  <model> is a model.json (with its weight files), a folder, a zip, a Keras .h5 or a .keras file.
 
   prunelab evaluate <model> --samples <set.plss> [--batch-size 64] [--json]
       Top-1 accuracy on a sample set in PruneLab's .plss format. --json prints
@@ -127,14 +136,29 @@ async function prune(args: string[]): Promise<void> {
       ratio: { type: 'string' },
       plan: { type: 'string' },
       json: { type: 'boolean' },
+      format: { type: 'string' },
+      quantize: { type: 'string' },
     },
     allowPositionals: true,
   });
   if (!values.out) throw new UsageError('prune needs --out <dir>.');
+  const format = values.format ?? 'tfjs';
+  if (format !== 'tfjs' && format !== 'keras' && format !== 'h5') {
+    throw new UsageError(`--format must be tfjs, keras or h5, got '${format}'.`);
+  }
+  const quantize = (values.quantize ?? 'none') as TfjsQuantization;
+  if (!['none', 'float16', 'uint8', 'uint16'].includes(quantize)) {
+    throw new UsageError(`--quantize must be none, float16, uint8 or uint16, got '${values.quantize}'.`);
+  }
+  if (quantize !== 'none' && format !== 'tfjs') {
+    throw new UsageError('--quantize applies to --format tfjs only (Keras files keep float32 weights).');
+  }
   const m = await open(positionals[0]);
   let plan: PruningPlan;
   if (values.plan) {
     plan = JSON.parse(await readFile(values.plan, 'utf8')) as PruningPlan;
+    const mismatch = planModelMismatch(plan, modelFingerprint(m.ir), m.ir.name);
+    if (mismatch) throw new Error(`Plan '${values.plan}': ${mismatch}`);
     const problems = validatePlan(m.graph, plan);
     if (problems.length)
       throw new Error(`Plan '${values.plan}' does not fit this model:\n  ${problems.join('\n  ')}`);
@@ -149,11 +173,21 @@ async function prune(args: string[]): Promise<void> {
   const before = cost.evaluate({ version: 1, remove: {} });
   const after = cost.evaluate(plan);
   const { artifacts } = applyPlan(m.artifacts, plan, m.ir, m.graph);
-  await mkdir(values.out, { recursive: true });
-  const files = writeTfjsModel(artifacts);
-  for (const f of files) await writeFile(join(values.out, f.path), f.bytes);
+  let files: { path: string; bytes: Uint8Array }[];
+  if (format === 'tfjs') {
+    await mkdir(values.out, { recursive: true });
+    files = writeTfjsModel(artifacts, { quantize });
+    for (const f of files) await writeFile(join(values.out, f.path), f.bytes);
+  } else {
+    // A single file, named by --out (Keras 3 .keras archive or Keras 2 full-model .h5).
+    await mkdir(dirname(values.out), { recursive: true });
+    const bytes = format === 'keras' ? await writeKerasV3(artifacts) : await writeKerasH5(artifacts);
+    await writeFile(values.out, bytes);
+    files = [{ path: basename(values.out), bytes }];
+  }
   const summary = {
     out: values.out,
+    format,
     files: files.map((f) => f.path),
     removed: Object.values(plan.remove).reduce((n, v) => n + v.length, 0),
     params: { before: before.params, after: after.params },
@@ -162,7 +196,7 @@ async function prune(args: string[]): Promise<void> {
   };
   if (values.json) return print(summary);
   process.stdout.write(
-    `Removed ${summary.removed} filters. Params ${before.params} -> ${after.params}, FLOPs ${before.flops} -> ${after.flops}.\nWrote ${files.map((f) => join(values.out!, f.path)).join(', ')}\n`,
+    `Removed ${summary.removed} filters. Params ${before.params} -> ${after.params}, FLOPs ${before.flops} -> ${after.flops}.\nWrote ${format === 'tfjs' ? files.map((f) => join(values.out!, f.path)).join(', ') : values.out}\n`,
   );
 }
 

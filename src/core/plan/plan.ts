@@ -22,6 +22,21 @@ export interface PruningPlan {
   remove: Record<string, number[]>;
   /** Optional description of how the plan was made (criterion, ratio...). Informational only. */
   note?: string;
+  /**
+   * The model a saved plan was made for: `modelFingerprint` (io/fingerprint.ts) of its layer names,
+   * classes and weight shapes. Checked when a plan file is opened again; absent in older plans.
+   */
+  model?: { fingerprint: string; name?: string };
+}
+
+/** Checks that a saved plan was made for this model; returns the problem in words, or null. */
+export function planModelMismatch(plan: PruningPlan, fingerprint: string, modelName: string): string | null {
+  if (!plan.model?.fingerprint || plan.model.fingerprint === fingerprint) return null;
+  return (
+    `This plan was made for ${plan.model.name ? `model '${plan.model.name}'` : 'another model'} ` +
+    `(fingerprint ${plan.model.fingerprint}), not for '${modelName}' (fingerprint ${fingerprint}): ` +
+    'its layers, classes or weight shapes differ.'
+  );
 }
 
 /** The empty plan: applying it returns a model identical to the input. */

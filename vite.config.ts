@@ -6,6 +6,6 @@ import react from '@vitejs/plugin-react';
 export default defineConfig({
   plugins: [react()],
   base: './',
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  build: { target: 'es2022', chunkSizeWarningLimit: 5120 },
   worker: { format: 'es' },
 });

@@ -7,7 +7,7 @@ import { scoreGroups, type Criterion } from '../core/scoring';
 import { selectLowest } from '../core/plan/auto';
 import type { PruningPlan } from '../core/plan/plan';
 import { applyPlan } from '../core/surgery/apply-plan';
-import { writeTfjsModel } from '../core/io/export-tfjs';
+import { quantizedArtifacts, writeTfjsModel } from '../core/io/export-tfjs';
 import { zipFiles } from '../core/io/zip';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { parseSampleSet, SAMPLE_SET_MAGIC } from '../core/evaluate/sample-set';
@@ -238,7 +238,9 @@ export async function runPreview(): Promise<void> {
   try {
     entry.tfModel ??= await loadLayersModelFromArtifacts(entry.opened.artifacts);
     const { artifacts } = applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph);
-    pruned = await loadLayersModelFromArtifacts(artifacts);
+    // The preview measures what the download will hold: quantized weights when chosen.
+    const q = get().exportQuantize;
+    pruned = await loadLayersModelFromArtifacts(q === 'none' ? artifacts : quantizedArtifacts(artifacts, q));
     const result = await evaluateModels([entry.tfModel, pruned], getSampleSet(sampleSet.id), {
       batchSize: 64,
       signal: previewAbort.signal,

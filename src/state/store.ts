@@ -67,6 +67,8 @@ export interface WorkbenchState {
   /** How the layer list is shown: every layer, or one row per coupled group. */
   layerView: 'layers' | 'groups' | 'graph';
   sampleSet: SampleSetInfo | null;
+  /** TF.js weight quantization for the download, also applied to the pruned model in the preview. */
+  exportQuantize: 'none' | 'float16' | 'uint8' | 'uint16';
   preview: PreviewState;
   notice: string | null;
 }
@@ -97,6 +99,7 @@ export const useWorkbench = create<WorkbenchState>()(() => ({
   focusChannel: null,
   layerView: 'layers',
   sampleSet: null,
+  exportQuantize: 'none',
   preview: initialPreview,
   notice: null,
 }));

@@ -1,6 +1,7 @@
 import { useState } from 'react';
-import { buildExport, buildExportZip, planJson } from '../../state/actions';
+import { buildDownload, openPlanFile, planFileJson, type ExportKind } from '../../state/export-actions';
 import { useTotals } from '../../state/selectors';
+import { useWorkbench } from '../../state/store';
 import { formatBytes } from '../format';
 
 function download(bytes: Uint8Array | string, fileName: string, type: string): void {
@@ -15,51 +16,103 @@ function download(bytes: Uint8Array | string, fileName: string, type: string): v
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** Downloads the pruned model (model.json + shards, or one zip) and the plan. */
+type Quantize = 'none' | 'float16' | 'uint8' | 'uint16';
+/** Bytes per weight value for each TF.js storage choice (scale/min per weight are in model.json). */
+const BYTES: Record<Quantize, number> = { none: 4, float16: 2, uint16: 2, uint8: 1 };
+const LABELS: Record<Quantize, string> = {
+  none: 'float32 (exact)',
+  float16: 'float16',
+  uint16: 'uint16 (affine)',
+  uint8: 'uint8 (affine)',
+};
+
+/** Downloads the pruned model (TF.js zip or files, optionally quantized; Keras .keras or .h5) and the plan. */
 export function ExportPanel() {
   const totals = useTotals();
+  const quantize = useWorkbench((s) => s.exportQuantize);
+  const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const guard = (fn: () => void) => () => {
+  const run = (kind: ExportKind, label: string) => () => void runAsync(kind, label);
+  const runAsync = async (kind: ExportKind, label: string) => {
+    setError(null);
+    setBusy(label);
     try {
-      setError(null);
-      fn();
+      for (const f of await buildDownload(kind, kind.startsWith('tfjs') ? quantize : 'none')) {
+        download(f.bytes, f.name, f.type);
+      }
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(null);
     }
   };
+  const params = totals?.after.params ?? 0;
   return (
     <section className="panel export" aria-label="Download">
       <h2>Download</h2>
       {totals && (
         <p className="hint">
-          Weights {formatBytes(totals.before.bytes)} → {formatBytes(totals.after.bytes)}. Layer names and
-          order are kept; <code>userDefinedMetadata.prunelab</code> records which original filters were kept.
+          Weights {formatBytes(totals.before.bytes)} → {formatBytes(totals.after.bytes)} (float32). Layer
+          names and order are kept; the <code>prunelab</code> metadata records which original filters were
+          kept.
         </p>
       )}
+      <label>
+        TF.js weights{' '}
+        <select
+          aria-label="TF.js weight quantization"
+          value={quantize}
+          onChange={(e) => useWorkbench.setState({ exportQuantize: e.target.value as Quantize })}
+        >
+          {(Object.keys(BYTES) as Quantize[]).map((q) => (
+            <option key={q} value={q}>
+              {LABELS[q]}: ≈{formatBytes(params * BYTES[q])}
+            </option>
+          ))}
+        </select>
+      </label>
+      {quantize !== 'none' && (
+        <p className="hint">The accuracy preview runs the pruned model with these quantized weights.</p>
+      )}
+      <div className="row">
+        <button type="button" disabled={busy !== null} onClick={run('tfjs-zip', 'zip')}>
+          Download .zip
+        </button>
+        <button type="button" disabled={busy !== null} onClick={run('tfjs-files', 'files')}>
+          Download model.json + weights
+        </button>
+        <button type="button" disabled={busy !== null} onClick={run('keras', 'keras')}>
+          Download .keras
+        </button>
+        <button type="button" disabled={busy !== null} onClick={run('h5', 'h5')}>
+          Download .h5
+        </button>
+      </div>
+      {busy && <p role="status">Writing {busy}…</p>}
       <div className="row">
         <button
           type="button"
-          onClick={guard(() => {
-            const { bytes, fileName } = buildExportZip();
-            download(bytes, fileName, 'application/zip');
-          })}
-        >
-          Download .zip
-        </button>
-        <button
-          type="button"
-          onClick={guard(() => {
-            for (const f of buildExport().files) download(f.bytes, f.path, 'application/octet-stream');
-          })}
-        >
-          Download model.json + weights
-        </button>
-        <button
-          type="button"
-          onClick={guard(() => download(planJson(), 'pruning-plan.json', 'application/json'))}
+          onClick={() => download(planFileJson(), 'pruning-plan.json', 'application/json')}
         >
           Save plan
         </button>
+        <label className="button">
+          Open plan…
+          <input
+            type="file"
+            accept=".json,application/json"
+            aria-label="Open a saved plan"
+            onChange={(e) => {
+              const input = e.currentTarget;
+              const file = input.files?.[0];
+              if (file)
+                void file
+                  .text()
+                  .then((t) => openPlanFile(t, file.name))
+                  .finally(() => (input.value = ''));
+            }}
+          />
+        </label>
       </div>
       {error && <p role="alert">{error}</p>}
     </section>

@@ -1,0 +1,100 @@
+import type { ModelArtifactsData } from '../core/ir/artifacts';
+import { applyPlan } from '../core/surgery/apply-plan';
+import { writeTfjsModel, type TfjsQuantization } from '../core/io/export-tfjs';
+import { writeKerasV3 } from '../core/io/keras-v3';
+import { writeKerasH5 } from '../core/io/keras-h5';
+import { zipFiles } from '../core/io/zip';
+import { modelFingerprint } from '../core/io/fingerprint';
+import { planModelMismatch, type PruningPlan } from '../core/plan/plan';
+import { canonicalizePlan, validatePlan } from '../core/plan/validate';
+import { getModel } from './registry';
+import { useWorkbench } from './store';
+
+const set = useWorkbench.setState;
+const get = useWorkbench.getState;
+
+export type ExportKind = 'tfjs-zip' | 'tfjs-files' | 'keras' | 'h5';
+
+/** One file to hand to the browser's download. */
+export interface DownloadFile {
+  name: string;
+  bytes: Uint8Array;
+  type: string;
+}
+
+/** The pruned model's artifacts for the current plan (the weights of the open model, sliced). */
+export function currentPrunedArtifacts(): { artifacts: ModelArtifactsData; baseName: string } {
+  const { session, plan } = get();
+  if (!session) throw new Error('No model is open.');
+  const entry = getModel(session.id);
+  const { artifacts } = applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph);
+  const baseName = `${session.ir.name || 'model'}-pruned`.replace(/[^\w.-]+/g, '_');
+  return { artifacts, baseName };
+}
+
+/**
+ * Builds the download for one export kind: TF.js (one zip, or model.json + shards; weights optionally
+ * quantized), a Keras 3 `.keras` archive, or a Keras 2 `.h5`. Provenance travels in each format's metadata.
+ */
+export async function buildDownload(
+  kind: ExportKind,
+  quantize: TfjsQuantization = 'none',
+): Promise<DownloadFile[]> {
+  const { artifacts, baseName } = currentPrunedArtifacts();
+  if (kind === 'keras') {
+    return [{ name: `${baseName}.keras`, bytes: await writeKerasV3(artifacts), type: 'application/zip' }];
+  }
+  if (kind === 'h5') {
+    return [{ name: `${baseName}.h5`, bytes: await writeKerasH5(artifacts), type: 'application/x-hdf5' }];
+  }
+  const files = writeTfjsModel(artifacts, { quantize });
+  if (kind === 'tfjs-files') {
+    return files.map((f) => ({ name: f.path, bytes: f.bytes, type: 'application/octet-stream' }));
+  }
+  const bytes = zipFiles(files.map((f) => ({ path: `${baseName}/${f.path}`, bytes: f.bytes })));
+  return [{ name: `${baseName}.zip`, bytes, type: 'application/zip' }];
+}
+
+/** The current plan as a JSON file that names the model it was made for (its fingerprint). */
+export function planFileJson(): string {
+  const { session, plan } = get();
+  if (!session) throw new Error('No model is open.');
+  const withModel: PruningPlan = {
+    ...plan,
+    model: { fingerprint: modelFingerprint(session.ir), name: session.name },
+  };
+  return JSON.stringify(withModel, null, 2);
+}
+
+/**
+ * Opens a saved plan file on the open model: refused, with the reason, when it was made for another
+ * model or does not fit this one; the current plan stays as it was then.
+ */
+export function openPlanFile(text: string, fileName: string): boolean {
+  const { session } = get();
+  if (!session) return false;
+  const fail = (message: string) => {
+    set({ loadError: { code: 'BAD_PLAN', message, files: [fileName] } });
+    return false;
+  };
+  let plan: PruningPlan;
+  try {
+    plan = JSON.parse(text) as PruningPlan;
+  } catch (e) {
+    return fail(`'${fileName}' is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (typeof plan !== 'object' || plan === null || plan.version !== 1 || typeof plan.remove !== 'object') {
+    return fail(`'${fileName}' is not a PruneLab plan (expected {"version": 1, "remove": {...}}).`);
+  }
+  const mismatch = planModelMismatch(plan, modelFingerprint(session.ir), session.name);
+  if (mismatch) return fail(mismatch);
+  const problems = validatePlan(session.graph, plan);
+  if (problems.length) return fail(`Plan '${fileName}' does not fit this model: ${problems.join(' ')}`);
+  const canonical = canonicalizePlan(session.graph, plan);
+  set({
+    plan: { version: 1, remove: canonical.remove },
+    loadError: null,
+    notice: `Opened plan ${fileName}.`,
+  });
+  return true;
+}

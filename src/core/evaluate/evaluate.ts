@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { sampleBatch, type SampleSet } from './sample-set';
+import type { SampleSet } from './sample-set';
+import { asSampleSource, type SampleSource } from './sample-source';
 
 export interface EvaluateOptions {
   /** Samples per forward pass (default 64). Every model sees the same batches. */
@@ -66,21 +67,24 @@ function topOne(model: tf.LayersModel, index: number, x: tf.Tensor4D): tf.Tensor
 }
 
 /**
- * Runs every model on the same batches of `set` and returns top-1 accuracy per model, agreement with
- * models[0], and every prediction. Reads back with `await data()`, frees every tensor it makes, and
- * checks the signal between batches.
+ * Runs every model on the same batches of `set` (a `.plss` set, read as bytes / 255, or any
+ * `SampleSource`) and returns top-1 accuracy per model, agreement with models[0], and every
+ * prediction. Reads back with `await data()`, frees every tensor it makes, and checks the signal
+ * between batches. For top-5, per-class figures, confusion and KL see `compareModels` (compare.ts).
  */
 export async function evaluateModels(
   models: tf.LayersModel[],
-  set: SampleSet,
+  set: SampleSet | SampleSource,
   opts: EvaluateOptions = {},
 ): Promise<EvaluateResult> {
+  const source = asSampleSource(set);
+  const labels = source.labels;
   const { onProgress, signal, yieldEvery } = opts;
   const batchSize = opts.batchSize ?? 64;
   if (models.length === 0) throw new Error('evaluateModels needs at least one model.');
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new RangeError(`batchSize must be a positive integer, got ${batchSize}.`);
-  const total = set.count;
+  const total = source.count;
   const predictions = models.map(() => new Int32Array(total));
   const correct = models.map(() => 0);
 
@@ -89,7 +93,7 @@ export async function evaluateModels(
     const end = Math.min(total, start + batchSize);
     const tops: tf.Tensor1D[] = [];
     try {
-      const x = sampleBatch(set, start, end);
+      const x = source.batch(start, end);
       try {
         for (let m = 0; m < models.length; m++) tops.push(topOne(models[m]!, m, x));
       } finally {
@@ -99,9 +103,9 @@ export async function evaluateModels(
       values.forEach((v, m) => {
         const pred = predictions[m]!;
         for (let i = 0; i < v.length; i++) pred[start + i] = v[i]!;
-        if (set.labels !== null) {
+        if (labels !== null) {
           let hits = 0;
-          for (let i = start; i < end; i++) if (pred[i] === set.labels[i]) hits++;
+          for (let i = start; i < end; i++) if (pred[i] === labels[i]) hits++;
           correct[m]! += hits;
         }
       });
@@ -115,7 +119,7 @@ export async function evaluateModels(
     }
   }
 
-  const accuracy = correct.map((c) => (set.labels === null || total === 0 ? null : c / total));
+  const accuracy = correct.map((c) => (labels === null || total === 0 ? null : c / total));
   let agreement: number | null = null;
   if (models.length > 1 && total > 0) {
     let sum = 0;

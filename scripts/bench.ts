@@ -16,6 +16,7 @@ import { parseSampleSet, sampleBatch } from '../src/core/evaluate/sample-set';
 import { evaluateModels } from '../src/core/evaluate/evaluate';
 import type { PruningPlan } from '../src/core/plan/plan';
 import { benchGraphs } from './bench-graphs';
+import { benchCriteria } from './bench-criteria';
 
 const root = join(import.meta.dirname, '..');
 const rows: [string, string, string][] = [];
@@ -164,6 +165,7 @@ async function main(): Promise<void> {
   );
 
   await benchGraphs(row, time);
+  await benchCriteria(row, time);
 
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length)), 20];
   const line = (a: string, b: string, c: string) =>

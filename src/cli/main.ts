@@ -4,8 +4,6 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel, type OpenedModel } from '../core/load';
 import { makeCostModel } from '../core/metrics/costs';
-import { CRITERIA, scoreGroups, type Criterion } from '../core/scoring';
-import { planLowestFraction } from '../core/plan/auto';
 import { planModelMismatch, type PruningPlan } from '../core/plan/plan';
 import { validatePlan } from '../core/plan/validate';
 import { applyPlan } from '../core/surgery/apply-plan';
@@ -14,10 +12,21 @@ import { writeKerasH5 } from '../core/io/keras-h5';
 import { writeKerasV3 } from '../core/io/keras-v3';
 import { modelFingerprint } from '../core/io/fingerprint';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
-import { parseSampleSet } from '../core/evaluate/sample-set';
 import { evaluateModels } from '../core/evaluate/evaluate';
 import { readModelInput } from '../node/fs-files';
 import { initNodeBackend } from '../node/tf-node';
+import { FINETUNE_HELP, finetune, readSamples } from './recover-commands';
+import {
+  PLAN_FLAG_OPTIONS,
+  PRUNE_PLAN_HELP,
+  SENSITIVITY_HELP,
+  UsageError,
+  parsePlanFlags,
+  planFromFlags,
+  reportLine,
+  sensitivity,
+  type PlanReport,
+} from './analysis-commands';
 
 const HELP = `prunelab: structured filter pruning for TF.js LayersModels, headless.
 
@@ -26,7 +35,7 @@ Usage:
       Lists layers (class, output shape, params, FLOPs), prunable groups (with why a group is not
       prunable) and totals. --json prints one JSON object.
 
-  prunelab prune <model> --out <dir|file> [--criterion l1|l2] [--ratio 0.5] [--plan plan.json]
+  prunelab prune <model> --out <dir|file> [--criterion <c>] [--ratio 0.5] [--plan plan.json]
                  [--format tfjs|keras|h5] [--quantize none|float16|uint8|uint16] [--json]
       Removes the lowest --ratio of the filters of every prunable layer by --criterion (rounded
       down, never all of a layer), or exactly the channels a plan file lists, and writes the pruned
@@ -35,20 +44,24 @@ Usage:
       --format h5 one Keras 2 .h5 file at --out (provenance in their metadata); --quantize
       stores TF.js weights as float16/uint8/uint16. A plan file saved by the workbench carries
       the model's fingerprint and is refused for another model. --json prints a summary object.
+${PRUNE_PLAN_HELP}
 
   <model> is a model.json (with its weight files), a folder, a zip, a Keras .h5 or a .keras file.
 
-  prunelab evaluate <model> --samples <set.plss> [--batch-size 64] [--json]
-      Top-1 accuracy on a sample set in PruneLab's .plss format. --json prints
-      {"accuracy": 0..1, "samples": n, ...}.
+  prunelab evaluate <model> --samples <set.plss|image folder|zip> [--batch-size 64] [--json]
+      Top-1 accuracy on a sample set in PruneLab's .plss format, or on an image folder or zip (one
+      subfolder per class, or a labels CSV; preprocessing guessed from the model's input shape).
+      --json prints {"accuracy": 0..1, "samples": n, ...}.
+
+${FINETUNE_HELP}
+
+${SENSITIVITY_HELP}
 
 Options:
   --backend wasm|cpu   TensorFlow.js backend (default wasm)
   -h, --help           this text
 
 Errors go to stderr with exit code 1 (2 for bad usage).`;
-
-class UsageError extends Error {}
 
 function print(obj: unknown): void {
   process.stdout.write(`${JSON.stringify(obj, null, 2)}\n`);
@@ -57,16 +70,6 @@ function print(obj: unknown): void {
 async function open(path: string | undefined): Promise<OpenedModel> {
   if (!path) throw new UsageError('Missing the model argument (a model.json, a folder or a zip).');
   return loadModel(await readModelInput(path));
-}
-
-function parseCriterion(v: string | undefined): Criterion {
-  const c = v ?? 'l1';
-  if (!CRITERIA.some((k) => k.id === c)) {
-    throw new UsageError(
-      `Unknown --criterion '${c}'. Choose one of: ${CRITERIA.map((k) => k.id).join(', ')}.`,
-    );
-  }
-  return c as Criterion;
 }
 
 function summarise(m: OpenedModel) {
@@ -138,10 +141,12 @@ async function prune(args: string[]): Promise<void> {
       json: { type: 'boolean' },
       format: { type: 'string' },
       quantize: { type: 'string' },
+      ...PLAN_FLAG_OPTIONS,
     },
     allowPositionals: true,
   });
   if (!values.out) throw new UsageError('prune needs --out <dir>.');
+  const settings = parsePlanFlags(values);
   const format = values.format ?? 'tfjs';
   if (format !== 'tfjs' && format !== 'keras' && format !== 'h5') {
     throw new UsageError(`--format must be tfjs, keras or h5, got '${format}'.`);
@@ -155,6 +160,7 @@ async function prune(args: string[]): Promise<void> {
   }
   const m = await open(positionals[0]);
   let plan: PruningPlan;
+  let report: PlanReport | null = null;
   if (values.plan) {
     plan = JSON.parse(await readFile(values.plan, 'utf8')) as PruningPlan;
     const mismatch = planModelMismatch(plan, modelFingerprint(m.ir), m.ir.name);
@@ -163,11 +169,8 @@ async function prune(args: string[]): Promise<void> {
     if (problems.length)
       throw new Error(`Plan '${values.plan}' does not fit this model:\n  ${problems.join('\n  ')}`);
   } else {
-    const ratio = Number(values.ratio ?? '0.5');
-    if (!(ratio >= 0 && ratio < 1)) throw new UsageError(`--ratio must be in [0, 1), got '${values.ratio}'.`);
-    const criterion = parseCriterion(values.criterion);
-    const scores = scoreGroups(m.ir, m.artifacts, m.graph, criterion);
-    plan = { ...planLowestFraction(m.graph, scores, ratio), note: `lowest ${ratio} by ${criterion}` };
+    // Any criterion, per layer or global to a budget (analysis-commands.ts).
+    ({ plan, report } = await planFromFlags(m, settings));
   }
   const cost = makeCostModel(m.ir, m.graph);
   const before = cost.evaluate({ version: 1, remove: {} });
@@ -193,10 +196,11 @@ async function prune(args: string[]): Promise<void> {
     params: { before: before.params, after: after.params },
     flops: { before: before.flops, after: after.flops },
     bytes: { before: before.bytes, after: after.bytes },
+    ...report,
   };
   if (values.json) return print(summary);
   process.stdout.write(
-    `Removed ${summary.removed} filters. Params ${before.params} -> ${after.params}, FLOPs ${before.flops} -> ${after.flops}.\nWrote ${format === 'tfjs' ? files.map((f) => join(values.out!, f.path)).join(', ') : values.out}\n`,
+    `Removed ${summary.removed} filters. Params ${before.params} -> ${after.params}, FLOPs ${before.flops} -> ${after.flops}.\n${report ? `${reportLine(report)}\n` : ''}Wrote ${format === 'tfjs' ? files.map((f) => join(values.out!, f.path)).join(', ') : values.out}\n`,
   );
 }
 
@@ -206,10 +210,13 @@ async function evaluate(args: string[]): Promise<void> {
     options: { samples: { type: 'string' }, json: { type: 'boolean' }, 'batch-size': { type: 'string' } },
     allowPositionals: true,
   });
-  if (!values.samples) throw new UsageError('evaluate needs --samples <set.plss>.');
+  if (!values.samples) throw new UsageError('evaluate needs --samples <set.plss|image folder|zip>.');
   const m = await open(positionals[0]);
-  const set = parseSampleSet(new Uint8Array(await readFile(values.samples)), values.samples);
   const model = await loadLayersModelFromArtifacts(m.artifacts);
+  const { source: set, bad } = await readSamples(values.samples, model).catch((e: unknown) => {
+    model.dispose();
+    throw e;
+  });
   try {
     const t0 = performance.now();
     const r = await evaluateModels([model], set, { batchSize: Number(values['batch-size'] ?? 64) });
@@ -219,6 +226,7 @@ async function evaluate(args: string[]): Promise<void> {
       samples: r.samples,
       seconds,
       imagesPerSecond: r.samples / seconds,
+      ...(bad.length > 0 ? { skipped: bad.map((b) => ({ path: b.path, reason: b.reason })) } : {}),
     };
     if (values.json) return print(out);
     process.stdout.write(
@@ -254,7 +262,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return command ? 0 : 2;
   }
-  const commands: Record<string, (a: string[]) => Promise<void>> = { inspect, prune, evaluate };
+  const commands: Record<string, (a: string[]) => Promise<void>> = {
+    inspect,
+    prune,
+    evaluate,
+    sensitivity,
+    finetune,
+  };
   const run = commands[command];
   if (!run) {
     process.stderr.write(`prunelab: unknown command '${command}'. Run 'prunelab --help'.\n`);

@@ -3,7 +3,7 @@ import type { InputFile, OutputFile } from '../core/ir/artifacts';
 import { loadModel } from '../core/load';
 import { isModelLoadError } from '../core/io/errors';
 import { makeCostModel } from '../core/metrics/costs';
-import { scoreGroups, type Criterion } from '../core/scoring';
+import type { Criterion } from '../core/scoring';
 import { selectLowest } from '../core/plan/auto';
 import type { PruningPlan } from '../core/plan/plan';
 import { applyPlan } from '../core/surgery/apply-plan';
@@ -12,9 +12,20 @@ import { zipFiles } from '../core/io/zip';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { parseSampleSet, SAMPLE_SET_MAGIC } from '../core/evaluate/sample-set';
 import { evaluateModels } from '../core/evaluate/evaluate';
-import { getModel, getSampleSet, putModel, putSampleSet, releaseModel, releaseSampleSet } from './registry';
+import {
+  getModel,
+  getRecovered,
+  getSampleSource,
+  putModel,
+  putSampleSet,
+  releaseModel,
+  releaseSampleSet,
+} from './registry';
 import { initialPreview, useWorkbench } from './store';
 import { initBackend } from './tf-runtime';
+import { chooseCriterion, scoresForOpen } from './analysis-actions';
+import { openImageFiles, splitImageFiles, imageFolderName } from './recover-actions';
+import { resetRecoverResults } from './recover-slice';
 
 const set = useWorkbench.setState;
 
@@ -34,12 +45,9 @@ export async function startRuntime(): Promise<void> {
   }
 }
 
+/** Scores of a model being opened: cached, with the analysis options (analysis-actions.ts). */
 function scoresOf(id: number, criterion: Criterion): Record<string, number[]> {
-  const { opened } = getModel(id);
-  const raw = scoreGroups(opened.ir, opened.artifacts, opened.graph, criterion);
-  const out: Record<string, number[]> = {};
-  for (const [layer, s] of Object.entries(raw)) out[layer] = Array.from(s);
-  return out;
+  return scoresForOpen(id, criterion);
 }
 
 /**
@@ -49,7 +57,9 @@ function scoresOf(id: number, criterion: Criterion): Record<string, number[]> {
 export async function openFiles(files: InputFile[], label?: string): Promise<void> {
   const names = files.map((f) => f.path);
   const sampleFiles = files.filter((f) => isSampleSetFile(f.bytes));
-  const modelFiles = files.filter((f) => !isSampleSetFile(f.bytes));
+  // Images (sniffed by content), zips of images and their labels files make an image sample set.
+  const { images: imageFiles, rest } = splitImageFiles(files.filter((f) => !isSampleSetFile(f.bytes)));
+  const modelFiles = rest.filter((f) => !/(^|\/)metadata\.json$/i.test(f.path) || rest.length > 1);
   set({ loading: `Opening ${label ?? names.join(', ')}`, loadError: null, notice: null });
   try {
     let sessionPatch: Partial<ReturnType<typeof get>> = {};
@@ -67,6 +77,7 @@ export async function openFiles(files: InputFile[], label?: string): Promise<voi
         focusLayer: null,
         focusChannel: null,
         preview: initialPreview,
+        recover: resetRecoverResults(get().recover),
       };
     }
     let samplePatch: Partial<ReturnType<typeof get>> = {};
@@ -83,6 +94,7 @@ export async function openFiles(files: InputFile[], label?: string): Promise<voi
           shape: [parsed.height, parsed.width, parsed.channels],
         },
         preview: initialPreview,
+        recover: { ...resetRecoverResults(get().recover), images: null },
       };
     }
     // Commit only now that everything parsed: release what the new objects replace.
@@ -90,6 +102,7 @@ export async function openFiles(files: InputFile[], label?: string): Promise<voi
     if (sessionPatch.session && prev.session) releaseModel(prev.session.id);
     if (samplePatch.sampleSet && prev.sampleSet) releaseSampleSet(prev.sampleSet.id);
     set({ ...sessionPatch, ...samplePatch, loading: null });
+    if (imageFiles.length > 0) await openImageFiles(imageFiles, label ?? imageFolderName(imageFiles));
   } catch (e) {
     const code = isModelLoadError(e) ? e.code : 'ERROR';
     const message = e instanceof Error ? e.message : String(e);
@@ -124,8 +137,8 @@ export async function openSample(): Promise<void> {
 
 /** Switches the importance criterion and recomputes scores. */
 export function setCriterion(criterion: Criterion): void {
-  const { session } = get();
-  set({ criterion, scores: session ? scoresOf(session.id, criterion) : {} });
+  // Data-based criteria run as a cancellable job on the sample set; scores are cached (analysis-actions.ts).
+  chooseCriterion(criterion);
 }
 
 function withLayer(plan: PruningPlan, layer: string, channels: Iterable<number>): PruningPlan {
@@ -237,11 +250,14 @@ export async function runPreview(): Promise<void> {
   let pruned: tf.LayersModel | null = null;
   try {
     entry.tfModel ??= await loadLayersModelFromArtifacts(entry.opened.artifacts);
-    const { artifacts } = applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph);
+    // The recovered (fine-tuned) model for this plan when there is one: what the download holds.
+    const artifacts =
+      getRecovered(session.id, planKey) ??
+      applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph).artifacts;
     // The preview measures what the download will hold: quantized weights when chosen.
     const q = get().exportQuantize;
     pruned = await loadLayersModelFromArtifacts(q === 'none' ? artifacts : quantizedArtifacts(artifacts, q));
-    const result = await evaluateModels([entry.tfModel, pruned], getSampleSet(sampleSet.id), {
+    const result = await evaluateModels([entry.tfModel, pruned], getSampleSource(sampleSet.id), {
       batchSize: 64,
       signal: previewAbort.signal,
       yieldEvery: () => tf.nextFrame(),

@@ -7,7 +7,7 @@ import { zipFiles } from '../core/io/zip';
 import { modelFingerprint } from '../core/io/fingerprint';
 import { planModelMismatch, type PruningPlan } from '../core/plan/plan';
 import { canonicalizePlan, validatePlan } from '../core/plan/validate';
-import { getModel } from './registry';
+import { getModel, getRecovered } from './registry';
 import { useWorkbench } from './store';
 
 const set = useWorkbench.setState;
@@ -22,12 +22,18 @@ export interface DownloadFile {
   type: string;
 }
 
-/** The pruned model's artifacts for the current plan (the weights of the open model, sliced). */
+/**
+ * The pruned model's artifacts for the current plan: the recovered ones (BatchNorm re-estimated or
+ * fine-tuned, provenance kept) when they were made for this very plan, else the weights of the open
+ * model, sliced.
+ */
 export function currentPrunedArtifacts(): { artifacts: ModelArtifactsData; baseName: string } {
   const { session, plan } = get();
   if (!session) throw new Error('No model is open.');
   const entry = getModel(session.id);
-  const { artifacts } = applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph);
+  const artifacts =
+    getRecovered(session.id, JSON.stringify(plan)) ??
+    applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph).artifacts;
   const baseName = `${session.ir.name || 'model'}-pruned`.replace(/[^\w.-]+/g, '_');
   return { artifacts, baseName };
 }

@@ -2,6 +2,8 @@ import type * as tf from '@tensorflow/tfjs';
 import type { OpenedModel } from '../core/load';
 import type { CostModel } from '../core/metrics/costs';
 import type { SampleSet } from '../core/evaluate/sample-set';
+import type { ModelArtifactsData } from '../core/ir/artifacts';
+import { asSampleSource, type SampleSource } from '../core/evaluate/sample-source';
 
 /**
  * Owns the heavy, non-serialisable objects (weights, live tf models, the cost model closure) so the
@@ -16,6 +18,10 @@ export interface ModelEntry {
 
 const models = new Map<number, ModelEntry>();
 const sampleSets = new Map<number, SampleSet>();
+/** Sources with their own value map (image folders); a `.plss` set is read as bytes / 255. */
+const sampleSources = new Map<number, SampleSource>();
+/** Recovered (re-estimated / fine-tuned) pruned artifacts per model, keyed to the plan's JSON. */
+const recovered = new Map<number, { planKey: string; artifacts: ModelArtifactsData }>();
 let nextId = 1;
 
 /** Registers a model and returns its id. */
@@ -36,13 +42,36 @@ export function getModel(id: number): ModelEntry {
 export function releaseModel(id: number): void {
   models.get(id)?.tfModel?.dispose();
   models.delete(id);
+  recovered.delete(id);
+}
+
+/** Keeps the recovered artifacts of model `id` for the plan whose JSON is `planKey`. */
+export function putRecovered(id: number, planKey: string, artifacts: ModelArtifactsData): void {
+  recovered.set(id, { planKey, artifacts });
+}
+
+/** The recovered artifacts of model `id` when they belong to `planKey`, else undefined. */
+export function getRecovered(id: number, planKey: string): ModelArtifactsData | undefined {
+  const r = recovered.get(id);
+  return r && r.planKey === planKey ? r.artifacts : undefined;
+}
+
+/** Drops the recovered artifacts of model `id`. */
+export function releaseRecovered(id: number): void {
+  recovered.delete(id);
 }
 
 /** Registers a sample set and returns its id. */
-export function putSampleSet(set: SampleSet): number {
+export function putSampleSet(set: SampleSet, source?: SampleSource): number {
   const id = nextId++;
   sampleSets.set(id, set);
+  if (source) sampleSources.set(id, source);
   return id;
+}
+
+/** The sample set `id` as the model reads it (an image folder through its value range). */
+export function getSampleSource(id: number): SampleSource {
+  return sampleSources.get(id) ?? asSampleSource(getSampleSet(id));
 }
 
 /** The sample set registered under `id`. */
@@ -55,4 +84,5 @@ export function getSampleSet(id: number): SampleSet {
 /** Releases a sample set. */
 export function releaseSampleSet(id: number): void {
   sampleSets.delete(id);
+  sampleSources.delete(id);
 }

@@ -4,6 +4,8 @@ import type { ChannelGraph } from '../core/graph/types';
 import type { PruningPlan } from '../core/plan/plan';
 import type { Criterion } from '../core/scoring';
 import type { BackendChoice } from './tf-runtime';
+import { initialAnalysis, type AnalysisState } from './analysis-slice';
+import { initialRecover, type RecoverState } from './recover-slice';
 
 /** The open model, as plain data; its weights and live tf model sit in the registry under `id`. */
 export interface SessionSlice {
@@ -71,6 +73,10 @@ export interface WorkbenchState {
   exportQuantize: 'none' | 'float16' | 'uint8' | 'uint16';
   preview: PreviewState;
   notice: string | null;
+  /** Scoring options, long analysis jobs and their results (analysis-slice.ts, analysis-actions.ts). */
+  analysis: AnalysisState;
+  /** Own samples, accuracy views and recovery (recover-slice.ts, recover-actions.ts). */
+  recover: RecoverState;
 }
 
 export const initialPreview: PreviewState = {
@@ -102,4 +108,6 @@ export const useWorkbench = create<WorkbenchState>()(() => ({
   exportQuantize: 'none',
   preview: initialPreview,
   notice: null,
+  analysis: initialAnalysis,
+  recover: initialRecover,
 }));

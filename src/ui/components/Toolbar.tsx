@@ -1,12 +1,11 @@
 import { useState } from 'react';
-import { clearSelection, selectLowestFraction, setCriterion } from '../../state/actions';
+import { clearSelection, selectLowestFraction } from '../../state/actions';
 import { countSelected } from '../../state/selectors';
 import { useWorkbench } from '../../state/store';
-import { CRITERIA, type Criterion } from '../../core/scoring';
+import { ScoringControls } from './ScoringControls';
 
 /** Criterion choice, "select the lowest k% in all layers", clear, and the selection status line. */
 export function Toolbar() {
-  const criterion = useWorkbench((s) => s.criterion);
   const plan = useWorkbench((s) => s.plan);
   const graph = useWorkbench((s) => s.session?.graph);
   const notice = useWorkbench((s) => s.notice);
@@ -16,20 +15,7 @@ export function Toolbar() {
   const totalFilters = prunable.reduce((n, g) => n + g.size, 0);
   return (
     <section className="toolbar" aria-label="Selection tools">
-      <label>
-        Criterion{' '}
-        <select
-          value={criterion}
-          onChange={(e) => setCriterion(e.target.value as Criterion)}
-          aria-label="Criterion"
-        >
-          {CRITERIA.filter((c) => !c.dataBased).map((c) => (
-            <option key={c.id} value={c.id}>
-              {c.label}
-            </option>
-          ))}
-        </select>
-      </label>
+      <ScoringControls />
       <label>
         Lowest{' '}
         <input

@@ -3,7 +3,11 @@ import { TotalsPanel } from './TotalsPanel';
 import { LayersPanel } from './LayersPanel';
 import { LayerCards } from './LayerCards';
 import { PreviewPanel } from './PreviewPanel';
+import { SamplesPanel } from './SamplesPanel';
+import { AccuracyPanel } from './AccuracyPanel';
+import { RecoverPanel } from './RecoverPanel';
 import { ExportPanel } from './ExportPanel';
+import { AnalysisPanels } from './AnalysisPanels';
 import { useWorkbench } from '../../state/store';
 
 /** The workbench for an open model: totals, preview and export on the side; layers and filters in the main column. */
@@ -18,10 +22,14 @@ export function Workbench() {
         </p>
         <TotalsPanel />
         <PreviewPanel />
+        <SamplesPanel />
+        <AccuracyPanel />
+        <RecoverPanel />
         <ExportPanel />
       </aside>
       <div className="main-col">
         <Toolbar />
+        <AnalysisPanels />
         <LayersPanel />
         <LayerCards />
       </div>

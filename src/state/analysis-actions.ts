@@ -1,0 +1,562 @@
+/**
+ * Actions of the `analysis` slice: criteria (data-based ones as cancellable jobs), the score cache,
+ * automatic plans, sensitivity analysis and global sweeps.
+ *
+ * Off the main thread, or chunked on it? Chunked on it, with time slices: a job awaits
+ * `tf.nextFrame()` between batches once it has worked for `SLICE_MS` since the last frame.
+ * Measured (production build, headless Chromium 2 shared cores, wasm backend, bundled sample,
+ * 2000 digits; "lag" is how late a 20 ms timer fires on the main thread, i.e. how long a click waits):
+ *
+ *   job                               total     p95 lag   max lag
+ *   sensitivity, 3 layers x 9 ratios
+ *     main thread, no yielding        17.4 s    17.4 s    17.4 s   (the page is frozen throughout)
+ *     main, nextFrame every batch     20.6 s      54 ms    367 ms
+ *     main, nextFrame every 25 ms     16.9 s      73 ms    167 ms  <- chosen
+ *     module worker (own wasm)        15.6 s       6 ms    147 ms  (0.85 s of it starting tfjs + wasm)
+ *   Taylor scores, 2000 samples
+ *     main thread, no yielding         6.5 s     6.5 s     6.5 s
+ *     main, nextFrame every batch      7.9 s      72 ms    165 ms
+ *     main, nextFrame every 25 ms      6.8 s      77 ms    142 ms  <- chosen
+ *     module worker (own wasm)        11.0 s      11 ms    239 ms
+ *
+ * The worker answers clicks sooner (p95 6-11 ms against 70-80 ms), but both stay well under the
+ * 100 ms in which a response feels immediate, and the worker costs: a second tfjs with its own
+ * backend (WebGL there needs OffscreenCanvas and a second GL context, so on a GPU machine it would
+ * run wasm, slower than the page's WebGL), copies of the model and sample set, the live model the
+ * preview already built cannot be shared, and Taylor ran slower in it here. Yielding every batch
+ * costs 15-20% in waits for frames; slicing keeps the throughput of the unyielded run. What is left
+ * of the lag is the indivisible step of a sensitivity point (applyPlan + building the tf model).
+ * In a hidden tab requestAnimationFrame does not fire, so there the job does not yield at all.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  CRITERIA,
+  isDataBased,
+  normalizeScores,
+  scoreGroups,
+  scoreGroupsWithData,
+  type Criterion,
+  type DataScoreOptions,
+  type GroupReduction,
+  type Normalization,
+} from '../core/scoring';
+import { planLowestFraction } from '../core/plan/auto';
+import { planGlobal, type GlobalFigures } from '../core/plan/global';
+import type { PruningPlan } from '../core/plan/plan';
+import {
+  analyzeSensitivity,
+  globalSweep,
+  suggestPlan,
+  suggestRatios,
+  type SensitivityResult,
+} from '../core/sensitivity';
+import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
+import { getModel, getSampleSet } from './registry';
+import { useWorkbench, type WorkbenchState } from './store';
+import {
+  idleJob,
+  initialAnalysis,
+  type AnalysisState,
+  type AutoPlanSettings,
+  type JobProgress,
+  type SensitivitySettings,
+} from './analysis-slice';
+
+const set = useWorkbench.setState;
+const get = useWorkbench.getState;
+
+type Scores = Record<string, Float32Array>;
+
+/** How Taylor sums over samples: per sample first, which does not cancel out at a loss minimum (see DataScoreOptions). */
+export const TAYLOR_MODE: DataScoreOptions['taylor'] = 'sum-of-abs';
+
+// ---------------------------------------------------------------------------------------------
+// Score cache: per model id + criterion + options (+ sample-set id for data-based criteria).
+// Weight-based scores do not depend on the sample set, so it is not part of their key. Entries of
+// a model or sample set that is no longer open are dropped when the inputs change.
+
+const scoreCache = new Map<string, Scores>();
+
+function cacheKey(
+  modelId: number,
+  criterion: Criterion,
+  reduction: GroupReduction,
+  sampleSetId: number | null,
+): string {
+  const options = isDataBased(criterion) ? `${reduction}/${TAYLOR_MODE}` : reduction;
+  return `${modelId}|${criterion}|${options}|${isDataBased(criterion) ? (sampleSetId ?? '-') : '-'}`;
+}
+
+/** Number of cached score sets (for tests and the jobs panel). */
+export function cachedScoreCount(): number {
+  return scoreCache.size;
+}
+
+function toArrays(scores: Scores): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [layer, s] of Object.entries(scores)) out[layer] = Array.from(s);
+  return out;
+}
+
+function toFloat(scores: Readonly<Record<string, readonly number[]>>): Scores {
+  const out: Scores = {};
+  for (const [layer, s] of Object.entries(scores)) out[layer] = Float32Array.from(s);
+  return out;
+}
+
+function weightScores(modelId: number, criterion: Criterion, reduction: GroupReduction): Scores {
+  const key = cacheKey(modelId, criterion, reduction, null);
+  let hit = scoreCache.get(key);
+  if (!hit) {
+    const { opened } = getModel(modelId);
+    hit = scoreGroups(opened.ir, opened.artifacts, opened.graph, criterion, { reduction });
+    scoreCache.set(key, hit);
+  }
+  return hit;
+}
+
+function cached(criterion: Criterion): Scores | undefined {
+  const { session, sampleSet, analysis } = get();
+  if (!session) return undefined;
+  if (!isDataBased(criterion)) return weightScores(session.id, criterion, analysis.reduction);
+  return scoreCache.get(cacheKey(session.id, criterion, analysis.reduction, sampleSet?.id ?? null));
+}
+
+/**
+ * Scores for a model that is being opened (actions.ts `openFiles`), synchronously: a weight-based
+ * criterion is computed (and cached); a data-based one gives L1 scores until its job has run (the
+ * store subscription below starts it once the model and sample set are in the store).
+ */
+export function scoresForOpen(modelId: number, criterion: Criterion): Record<string, number[]> {
+  const reduction = get().analysis.reduction;
+  return toArrays(weightScores(modelId, isDataBased(criterion) ? 'l1' : criterion, reduction));
+}
+
+async function liveModel(modelId: number): Promise<tf.LayersModel> {
+  const entry = getModel(modelId);
+  if (!entry.tfModel) {
+    const m = await loadLayersModelFromArtifacts(entry.opened.artifacts);
+    if (entry.tfModel) m.dispose();
+    else entry.tfModel = m;
+  }
+  return entry.tfModel;
+}
+
+/**
+ * Scores of any criterion for the open model and sample set, from the cache or computed: a
+ * data-based criterion runs the model on the sample set in batches, yielding a frame between them.
+ */
+async function ensureScores(
+  criterion: Criterion,
+  signal: AbortSignal,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Scores> {
+  const hit = cached(criterion);
+  if (hit) return hit;
+  const { session, sampleSet, analysis } = get();
+  if (!session) throw new Error('No model is open.');
+  if (!sampleSet) throw new Error(`${labelOf(criterion)} needs a sample set: drop a .plss file.`);
+  const key = cacheKey(session.id, criterion, analysis.reduction, sampleSet.id);
+  const model = await liveModel(session.id);
+  const { opened } = getModel(session.id);
+  const options: DataScoreOptions = {
+    reduction: analysis.reduction,
+    taylor: TAYLOR_MODE,
+    signal,
+    yieldEvery: frameYielder(),
+  };
+  if (onProgress) options.onProgress = onProgress;
+  const scores = await scoreGroupsWithData(
+    model,
+    opened.ir,
+    opened.artifacts,
+    opened.graph,
+    criterion,
+    getSampleSet(sampleSet.id),
+    options,
+  );
+  // Only cache what still matches the inputs (the user may have opened another model meanwhile).
+  const now = get();
+  if (now.session?.id === session.id && now.sampleSet?.id === sampleSet.id) scoreCache.set(key, scores);
+  return scores;
+}
+
+/** Work this long on the main thread between two frames (see the measurements above). */
+export const SLICE_MS = 25;
+
+/**
+ * A `yieldEvery` for the core's long jobs: awaits `tf.nextFrame()` once `SLICE_MS` of work ran since
+ * the last frame, so input and paint get their turn; never in a hidden tab, where frames stop.
+ */
+export function frameYielder(sliceMs = SLICE_MS): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last < sliceMs || globalThis.document?.hidden) return;
+    await tf.nextFrame();
+    last = performance.now();
+  };
+}
+
+/** The menu label of a criterion. */
+export function labelOf(criterion: Criterion): string {
+  return CRITERIA.find((c) => c.id === criterion)?.label ?? criterion;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs: one AbortController per kind; progress goes to the store.
+
+type JobKind = 'scoring' | 'sensitivity' | 'sweep';
+const aborts: Record<JobKind, AbortController | null> = { scoring: null, sensitivity: null, sweep: null };
+
+function patchAnalysis(patch: (a: AnalysisState) => Partial<AnalysisState>): void {
+  set((s) => ({ analysis: { ...s.analysis, ...patch(s.analysis) } }));
+}
+
+function patchJob<K extends JobKind>(kind: K, patch: Partial<AnalysisState[K]>): void {
+  patchAnalysis((a) => ({ [kind]: { ...a[kind], ...patch } }));
+}
+
+function startJob(kind: JobKind): AbortController {
+  aborts[kind]?.abort();
+  const controller = new AbortController();
+  aborts[kind] = controller;
+  return controller;
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && e.name === 'AbortError';
+}
+
+function failure(e: unknown): Partial<JobProgress> {
+  return isAbort(e)
+    ? { status: 'cancelled', etaSeconds: null }
+    : { status: 'error', etaSeconds: null, error: e instanceof Error ? e.message : String(e) };
+}
+
+/** Cancels a running job (data-based scoring, sensitivity analysis or global sweep). */
+export function cancelJob(kind: JobKind): void {
+  aborts[kind]?.abort();
+}
+
+function running(label: string | null = null): Partial<JobProgress> {
+  return { ...idleJob, status: 'running', startedAt: Date.now(), label };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Criterion, reduction, normalisation.
+
+/**
+ * Shows `criterion`'s scores: weight-based ones at once, data-based ones after a cancellable job
+ * on the sample set (the heatmaps keep the previous scores meanwhile). Replaces `setCriterion`.
+ */
+export function chooseCriterion(criterion: Criterion): void {
+  const { session, sampleSet } = get();
+  aborts.scoring?.abort();
+  if (!session) {
+    set({ criterion, scores: {} });
+    patchJob('scoring', { ...idleJob, criterion: null });
+    return;
+  }
+  const hit = cached(criterion);
+  if (hit) {
+    set({ criterion, scores: toArrays(hit) });
+    patchJob('scoring', { ...idleJob, criterion: null });
+    return;
+  }
+  if (!sampleSet) {
+    set({ notice: `${labelOf(criterion)} is computed on a sample set: drop a .plss file first.` });
+    return;
+  }
+  void runScoring(criterion);
+}
+
+async function runScoring(criterion: Criterion): Promise<void> {
+  const controller = startJob('scoring');
+  const sessionId = get().session?.id;
+  patchJob('scoring', { ...running(`Scoring with ${labelOf(criterion)}`), criterion });
+  try {
+    const started = Date.now();
+    const scores = await ensureScores(criterion, controller.signal, (done, total) => {
+      const elapsed = (Date.now() - started) / 1000;
+      patchJob('scoring', { done, total, etaSeconds: done > 0 ? (elapsed / done) * (total - done) : null });
+    });
+    if (aborts.scoring !== controller || get().session?.id !== sessionId) return;
+    if (controller.signal.aborted) {
+      // Cancelled during the last batch: the job finished, but the user asked not to switch.
+      patchJob('scoring', { status: 'cancelled', etaSeconds: null, criterion: null });
+      return;
+    }
+    set({ criterion, scores: toArrays(scores), notice: null });
+    patchJob('scoring', { status: 'done', etaSeconds: null, criterion: null });
+  } catch (e) {
+    if (aborts.scoring !== controller) return;
+    patchJob('scoring', { ...failure(e), criterion: null });
+  } finally {
+    if (aborts.scoring === controller) aborts.scoring = null;
+  }
+}
+
+/** Sets how a coupled group combines its layers' scores, and rescores. */
+export function setReduction(reduction: GroupReduction): void {
+  patchAnalysis(() => ({ reduction }));
+  const { analysis, criterion } = get();
+  chooseCriterion(
+    analysis.scoring.status === 'running' ? (analysis.scoring.criterion ?? criterion) : criterion,
+  );
+}
+
+/** Sets how scores are normalised before a global ranking (automatic plans and sweeps). */
+export function setNormalization(normalize: Normalization): void {
+  patchAnalysis(() => ({ normalize }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Automatic plans.
+
+/** Changes settings of the automatic plans panel. */
+export function setAutoPlan(patch: Partial<AutoPlanSettings>): void {
+  patchAnalysis((a) => ({ autoPlan: { ...a.autoPlan, ...patch } }));
+}
+
+/** What an automatic plan reaches, stated before it is applied. */
+export interface AutoPlanPreview {
+  plan: PruningPlan;
+  baseline: GlobalFigures;
+  reached: GlobalFigures;
+  /** Shares removed, 0..1. */
+  removed: GlobalFigures;
+  met: boolean;
+}
+
+/**
+ * The plan the automatic plans panel would apply with these settings, and what it reaches:
+ * `mode: 'ratio'` is `planLowestFraction`, `'global'` is `planGlobal` on the normalised scores.
+ */
+export function previewAutoPlan(
+  session: WorkbenchState['session'],
+  scores: Readonly<Record<string, readonly number[]>>,
+  normalize: Normalization,
+  s: AutoPlanSettings,
+): AutoPlanPreview | { error: string } | null {
+  if (!session) return null;
+  const { costModel } = getModel(session.id);
+  const options = {
+    ...(s.maxRatioPercent < 100 ? { maxRatio: s.maxRatioPercent / 100 } : {}),
+    ...(s.roundTo > 1 ? { roundTo: Math.floor(s.roundTo) } : {}),
+    ...(s.ignore.length > 0 ? { ignore: s.ignore } : {}),
+  };
+  const fraction = Math.min(1, Math.max(0, s.percent / 100));
+  try {
+    const raw = toFloat(scores);
+    if (s.mode === 'global') {
+      const r = planGlobal(
+        session.graph,
+        normalizeScores(raw, normalize),
+        costModel,
+        { kind: s.kind, fraction },
+        options,
+      );
+      return { plan: r.plan, baseline: r.baseline, reached: r.reached, removed: r.removed, met: r.met };
+    }
+    const plan = planLowestFraction(session.graph, raw, fraction, options);
+    const eligible = session.graph.groups.filter((g) => g.prunable && !s.ignore.includes(g.producer));
+    const channels = eligible.reduce((n, g) => n + g.size, 0);
+    const removedChannels = Object.values(plan.remove).reduce((n, v) => n + v.length, 0);
+    const before = costModel.evaluate({ version: 1, remove: {} });
+    const after = costModel.evaluate(plan);
+    const share = (a: number, b: number) => (b > 0 ? (b - a) / b : 0);
+    const baseline = { params: before.params, flops: before.flops, channels };
+    const reached = { params: after.params, flops: after.flops, channels: channels - removedChannels };
+    return {
+      plan,
+      baseline,
+      reached,
+      removed: {
+        params: share(reached.params, baseline.params),
+        flops: share(reached.flops, baseline.flops),
+        channels: share(reached.channels, baseline.channels),
+      },
+      met: true,
+    };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** Sets the automatic plan as ticks (replacing the selection); the user can then edit it by hand. */
+export function applyAutoPlan(): void {
+  const { session, scores, analysis } = get();
+  const preview = previewAutoPlan(session, scores, analysis.normalize, analysis.autoPlan);
+  if (!preview) return;
+  if ('error' in preview) {
+    set({ notice: preview.error });
+    return;
+  }
+  set({ plan: preview.plan, anchor: null, notice: null });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sensitivity analysis.
+
+/** Changes the sensitivity settings (criterion, which groups, ratios). */
+export function setSensitivitySettings(patch: Partial<SensitivitySettings>): void {
+  patchAnalysis((a) => ({
+    sensitivity: { ...a.sensitivity, settings: { ...a.sensitivity.settings, ...patch } },
+  }));
+}
+
+/** Sets the max accuracy drop (in points) that "Suggest ratios" allows per layer. */
+export function setMaxDrop(points: number): void {
+  patchJob('sensitivity', { maxDropPoints: points });
+}
+
+/**
+ * Prunes each chosen group alone at each ratio and measures accuracy on the sample set; curves are
+ * kept in the store as they complete, so they survive a view change and a Cancel.
+ */
+export async function runSensitivity(): Promise<void> {
+  const { session, sampleSet, analysis } = get();
+  if (!session || !sampleSet || analysis.sensitivity.status === 'running') return;
+  const controller = startJob('sensitivity');
+  const { settings } = analysis.sensitivity;
+  patchJob('sensitivity', {
+    ...running(isDataBased(settings.criterion) ? `Scoring with ${labelOf(settings.criterion)}` : null),
+    partial: [],
+    result: null,
+    modelId: session.id,
+    sampleSetId: sampleSet.id,
+  });
+  try {
+    const scores = await ensureScores(settings.criterion, controller.signal, (done, total) =>
+      patchJob('sensitivity', { done, total }),
+    );
+    const entry = getModel(session.id);
+    const result = await analyzeSensitivity(entry.opened, scores, getSampleSet(sampleSet.id), {
+      criterion: settings.criterion,
+      ratios: settings.ratios,
+      ...(settings.groups === 'largest' ? { groups: settings.largest } : {}),
+      costModel: entry.costModel,
+      signal: controller.signal,
+      yieldEvery: frameYielder(),
+      onProgress: (done, total, etaSeconds) =>
+        patchJob('sensitivity', { done, total, etaSeconds, label: 'Evaluating' }),
+      onCurve: (curve) =>
+        patchAnalysis((a) => ({
+          sensitivity: { ...a.sensitivity, partial: [...a.sensitivity.partial, curve] },
+        })),
+    });
+    if (aborts.sensitivity !== controller) return;
+    patchJob('sensitivity', { status: 'done', etaSeconds: null, result, label: null });
+  } catch (e) {
+    if (aborts.sensitivity !== controller) return;
+    patchJob('sensitivity', { ...failure(e), label: null });
+  } finally {
+    if (aborts.sensitivity === controller) aborts.sensitivity = null;
+  }
+}
+
+/** Per-layer ratios read off the sensitivity curves within the max drop, or null without a result. */
+export function suggestedRatios(
+  result: SensitivityResult | null,
+  maxDropPoints: number,
+): Record<string, number> | null {
+  return result ? suggestRatios(result, maxDropPoints / 100) : null;
+}
+
+/** Turns the sensitivity result into a plan (insensitive layers pruned more) and sets it as ticks. */
+export function applySuggestedRatios(): void {
+  const { session, analysis } = get();
+  const { result, maxDropPoints } = analysis.sensitivity;
+  if (!session || !result) return;
+  const scores = cached(result.criterion as Criterion);
+  if (!scores) {
+    set({ notice: `The ${labelOf(result.criterion as Criterion)} scores are gone: run the analysis again.` });
+    return;
+  }
+  const plan = suggestPlan(result, maxDropPoints / 100, session.graph, scores);
+  set({ plan, anchor: null, notice: null });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Global sweep: accuracy against remaining FLOPs for global plans at several targets, against random.
+
+/** Sets the criterion the global sweep compares with random. */
+export function setSweepCriterion(criterion: Criterion): void {
+  patchJob('sweep', { criterion });
+}
+
+/** Runs `globalSweep` for the chosen criterion (plus the random baseline) at 10% ... 70% of FLOPs. */
+export async function runSweep(): Promise<void> {
+  const { session, sampleSet, analysis } = get();
+  if (!session || !sampleSet || analysis.sweep.status === 'running') return;
+  const controller = startJob('sweep');
+  const criterion = analysis.sweep.criterion;
+  patchJob('sweep', {
+    ...running(isDataBased(criterion) ? `Scoring with ${labelOf(criterion)}` : null),
+    result: null,
+    modelId: session.id,
+    sampleSetId: sampleSet.id,
+  });
+  try {
+    const scores = await ensureScores(criterion, controller.signal, (done, total) =>
+      patchJob('sweep', { done, total }),
+    );
+    const entry = getModel(session.id);
+    const s = analysis.autoPlan;
+    const result = await globalSweep(entry.opened, { [criterion]: scores }, getSampleSet(sampleSet.id), {
+      kind: 'flops',
+      normalize: analysis.normalize,
+      ...(s.maxRatioPercent < 100 ? { maxRatio: s.maxRatioPercent / 100 } : {}),
+      costModel: entry.costModel,
+      signal: controller.signal,
+      yieldEvery: frameYielder(),
+      onProgress: (done, total, etaSeconds) =>
+        patchJob('sweep', { done, total, etaSeconds, label: 'Evaluating' }),
+    });
+    if (aborts.sweep !== controller) return;
+    patchJob('sweep', { status: 'done', etaSeconds: null, result, label: null });
+  } catch (e) {
+    if (aborts.sweep !== controller) return;
+    patchJob('sweep', { ...failure(e), label: null });
+  } finally {
+    if (aborts.sweep === controller) aborts.sweep = null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Invalidation: a new model or sample set cancels the jobs on the old ones, drops their cached
+// scores and results, and recomputes the chosen criterion.
+
+function onInputsChanged(s: WorkbenchState, prev: WorkbenchState): void {
+  const modelId = s.session?.id ?? null;
+  const sampleSetId = s.sampleSet?.id ?? null;
+  for (const kind of ['scoring', 'sensitivity', 'sweep'] as const) {
+    aborts[kind]?.abort();
+    aborts[kind] = null;
+  }
+  for (const key of [...scoreCache.keys()]) {
+    const [m, , , setId] = key.split('|');
+    if (Number(m) !== modelId || (setId !== '-' && Number(setId) !== sampleSetId)) scoreCache.delete(key);
+  }
+  const wanted =
+    prev.analysis.scoring.status === 'running'
+      ? (prev.analysis.scoring.criterion ?? s.criterion)
+      : s.criterion;
+  set((st) => ({
+    analysis: {
+      ...st.analysis,
+      scoring: { ...initialAnalysis.scoring },
+      sensitivity: { ...initialAnalysis.sensitivity, settings: st.analysis.sensitivity.settings },
+      sweep: { ...initialAnalysis.sweep, criterion: st.analysis.sweep.criterion },
+    },
+  }));
+  if (!s.session || !isDataBased(wanted)) return;
+  // The scores in the store were made for other inputs (or are openFiles' L1 placeholder).
+  set({ criterion: 'l1', scores: toArrays(weightScores(s.session.id, 'l1', s.analysis.reduction)) });
+  if (s.sampleSet) void runScoring(wanted);
+  else set({ notice: `${labelOf(wanted)} needs a sample set; showing L1 norms until one is dropped.` });
+}
+
+useWorkbench.subscribe((s, prev) => {
+  if (s.session?.id !== prev.session?.id || s.sampleSet?.id !== prev.sampleSet?.id) onInputsChanged(s, prev);
+});

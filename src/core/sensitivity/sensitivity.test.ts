@@ -120,8 +120,8 @@ describe('analyzeSensitivity', () => {
     const direct = await evaluateModels([m], set);
     m.dispose();
     expect(r.curves[1]!.points[2]!.accuracy).toBe(direct.accuracy[0]);
-    // Losing 6 of 8 filters costs something on a set the original gets all right.
-    expect(r.curves[1]!.points[2]!.accuracy).toBeLessThan(1);
+    // (No assertion that losing 6 of 8 filters must cost accuracy: on this unseeded random model it
+    // sometimes does not, which made the test flaky. The hand-recomputed point above is the oracle.)
 
     const csv = toCsv(r).trim().split('\n');
     expect(csv[0]).toBe('producer,size,params_at_stake,ratio,removed,params,flops,accuracy,agreement');

@@ -58,6 +58,15 @@ test('open the sample by drag and drop, prune half of conv1, preview, download t
   expect(pruned).toBeLessThanOrEqual(1);
   expect(agreement).toBeGreaterThan(0);
 
+  // The evaluated plan is kept with its figures and can be reopened.
+  const planRow = page.getByTestId('plan-record');
+  await expect(planRow).toHaveCount(1);
+  expect(Number(await planRow.locator('td').nth(2).getAttribute('data-value'))).toBe(pruned);
+  await page.getByRole('button', { name: 'Clear all' }).click();
+  await expect(page.getByTestId('status-conv1')).toHaveText('0 of 16 selected in conv1');
+  await planRow.getByRole('button', { name: 'Reopen' }).click();
+  await expect(page.getByTestId('status-conv1')).toHaveText('8 of 16 selected in conv1');
+
   const downloadPromise = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download .zip' }).click();
   const download = await downloadPromise;

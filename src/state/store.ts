@@ -4,6 +4,7 @@ import type { ChannelGraph } from '../core/graph/types';
 import type { PruningPlan } from '../core/plan/plan';
 import type { Criterion } from '../core/scoring';
 import type { BackendChoice } from './tf-runtime';
+import type { PlanRecord } from './plan-history';
 import { initialAnalysis, type AnalysisState } from './analysis-slice';
 import { initialRecover, type RecoverState } from './recover-slice';
 
@@ -73,6 +74,8 @@ export interface WorkbenchState {
   exportQuantize: 'none' | 'float16' | 'uint8' | 'uint16';
   preview: PreviewState;
   notice: string | null;
+  /** Every plan whose accuracy was measured, with its figures (plan-history.ts). */
+  planHistory: PlanRecord[];
   /** Scoring options, long analysis jobs and their results (analysis-slice.ts, analysis-actions.ts). */
   analysis: AnalysisState;
   /** Own samples, accuracy views and recovery (recover-slice.ts, recover-actions.ts). */
@@ -108,6 +111,7 @@ export const useWorkbench = create<WorkbenchState>()(() => ({
   exportQuantize: 'none',
   preview: initialPreview,
   notice: null,
+  planHistory: [],
   analysis: initialAnalysis,
   recover: initialRecover,
 }));

@@ -1,6 +1,7 @@
 import { useEffect, useState, type DragEvent } from 'react';
 import { useWorkbench } from '../state/store';
 import { openFiles, openSample, startRuntime } from '../state/actions';
+import { startPlanHistory } from '../state/plan-history';
 import { filesFromDrop } from './files';
 import { Header } from './components/Header';
 import { StartPage } from './components/StartPage';
@@ -12,6 +13,8 @@ export function App() {
   const session = useWorkbench((s) => s.session);
   const loading = useWorkbench((s) => s.loading);
   const [dragging, setDragging] = useState(false);
+
+  useEffect(() => startPlanHistory(), []);
 
   useEffect(() => {
     void startRuntime().then(() => {

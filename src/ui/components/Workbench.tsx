@@ -6,6 +6,7 @@ import { PreviewPanel } from './PreviewPanel';
 import { SamplesPanel } from './SamplesPanel';
 import { AccuracyPanel } from './AccuracyPanel';
 import { RecoverPanel } from './RecoverPanel';
+import { PlanHistoryPanel } from './PlanHistoryPanel';
 import { ExportPanel } from './ExportPanel';
 import { AnalysisPanels } from './AnalysisPanels';
 import { useWorkbench } from '../../state/store';
@@ -25,6 +26,7 @@ export function Workbench() {
         <SamplesPanel />
         <AccuracyPanel />
         <RecoverPanel />
+        <PlanHistoryPanel />
         <ExportPanel />
       </aside>
       <div className="main-col">

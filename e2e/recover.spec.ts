@@ -44,6 +44,14 @@ test('own image folder: per-class accuracy and confusion, prune, fine-tune one e
     await expect(page.getByRole('list', { name: 'Skipped samples' })).toContainText('broken.png');
     await expect(page.getByLabel('Preprocessed samples').locator('canvas')).not.toHaveCount(0);
 
+    // Class names edited in the page name the outputs: the preview strip's labels follow them.
+    await page.getByText(/^Class names \(10\)/).click();
+    const words = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+    await page.getByLabel('Class names, one per line').fill(words.join('\n'));
+    await page.getByRole('button', { name: 'Apply class names' }).click();
+    await expect(page.getByLabel('Preprocessed samples')).toContainText(new RegExp(words.join('|')));
+    await expect(page.getByTestId('bad-count')).toHaveText('1 skipped samples');
+
     await page.getByRole('button', { name: 'Select lowest 50% of conv2' }).click();
     await expect(page.getByTestId('status-conv2')).toHaveText('16 of 32 selected in conv2');
 

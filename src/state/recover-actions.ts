@@ -126,7 +126,9 @@ export async function openImageFiles(
   files: InputFile[],
   name: string,
   preprocess?: PreprocessOptions,
+  classNames?: readonly string[],
 ): Promise<void> {
+  userClassNames = classNames;
   const { session } = get();
   if (!session) {
     patch({ imageError: 'Open a model first: the images are preprocessed for its input.' });
@@ -144,7 +146,10 @@ export async function openImageFiles(
       reasons = guess.reasons;
     }
     const numOutputs = modelOutputs();
-    listing = listImageSamples(files, numOutputs === undefined ? {} : { numOutputs });
+    listing = listImageSamples(files, {
+      ...(numOutputs === undefined ? {} : { numOutputs }),
+      ...(userClassNames ? { classNames: [...userClassNames] } : {}),
+    });
     imageFiles = { files, name };
     patch({ decoding: { done: 0, total: listing.entries.length }, imageError: null });
     const { set: images, bad } = await decodeImageSamples(listing, decodeImageBrowser, options, {
@@ -200,10 +205,22 @@ export async function openImageFiles(
   }
 }
 
-/** Decodes the last image folder again with other preprocessing. */
+/** Decodes the last image folder again with other preprocessing (keeping class names typed in the page). */
 export async function redecodeImages(options: PreprocessOptions): Promise<void> {
-  if (imageFiles) await openImageFiles(imageFiles.files, imageFiles.name, options);
+  if (imageFiles) await openImageFiles(imageFiles.files, imageFiles.name, options, userClassNames);
 }
+
+/**
+ * Maps class names to output indices as typed in the page (line i = output i), overriding labels.txt,
+ * metadata.json or folder order, and reads the images again.
+ */
+export async function setClassNames(names: readonly string[]): Promise<void> {
+  const images = get().recover.images;
+  if (imageFiles && images) await openImageFiles(imageFiles.files, imageFiles.name, images.preprocess, names);
+}
+
+/** Class names typed in the page for the open image folder (undefined: from its files). */
+let userClassNames: readonly string[] | undefined;
 
 function planKeyNow(): string {
   return JSON.stringify(get().plan);

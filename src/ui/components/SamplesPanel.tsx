@@ -5,7 +5,7 @@ import {
   type PreprocessOptions,
   type ValueRange,
 } from '../../core/evaluate/preprocess';
-import { redecodeImages } from '../../state/recover-actions';
+import { redecodeImages, setClassNames } from '../../state/recover-actions';
 import { useWorkbench } from '../../state/store';
 import { readFiles } from '../files';
 import { openFiles } from '../../state/actions';
@@ -89,6 +89,7 @@ export function SamplesPanel() {
             {images.labelling === 'none' ? 'nowhere (unlabelled)' : images.labelling},{' '}
             {images.classNames.length} classes.
           </p>
+          <ClassNamesEditor key={images.classNames.join('\n')} names={images.classNames} />
           <ul className="hint">
             {images.reasons.map((r) => (
               <li key={r}>{r}</li>
@@ -185,5 +186,34 @@ export function SamplesPanel() {
         </>
       )}
     </section>
+  );
+}
+
+/** Class names, one per line (line i = output i): edit and apply to re-read the labels. */
+function ClassNamesEditor({ names }: { names: readonly string[] }) {
+  const [text, setText] = useState(names.join('\n'));
+  return (
+    <details>
+      <summary>Class names ({names.length})</summary>
+      <textarea
+        aria-label="Class names, one per line"
+        rows={Math.min(10, Math.max(3, names.length))}
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+      />
+      <button
+        type="button"
+        onClick={() =>
+          void setClassNames(
+            text
+              .split('\n')
+              .map((l) => l.trim())
+              .filter((l) => l.length > 0),
+          )
+        }
+      >
+        Apply class names
+      </button>
+    </details>
   );
 }

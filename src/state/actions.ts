@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { InputFile, OutputFile } from '../core/ir/artifacts';
+import type { InputFile } from '../core/ir/artifacts';
 import { loadModel } from '../core/load';
 import { isModelLoadError } from '../core/io/errors';
 import { makeCostModel } from '../core/metrics/costs';
@@ -7,8 +7,7 @@ import type { Criterion } from '../core/scoring';
 import { selectLowest } from '../core/plan/auto';
 import type { PruningPlan } from '../core/plan/plan';
 import { applyPlan } from '../core/surgery/apply-plan';
-import { quantizedArtifacts, writeTfjsModel } from '../core/io/export-tfjs';
-import { zipFiles } from '../core/io/zip';
+import { quantizedArtifacts } from '../core/io/export-tfjs';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { parseSampleSet, SAMPLE_SET_MAGIC } from '../core/evaluate/sample-set';
 import { evaluateModels } from '../core/evaluate/evaluate';
@@ -291,26 +290,4 @@ export async function runPreview(): Promise<void> {
 /** Cancels a running preview. */
 export function cancelPreview(): void {
   previewAbort?.abort();
-}
-
-/** Builds the pruned model's files (model.json + shards), provenance included. */
-export function buildExport(): { files: OutputFile[]; baseName: string } {
-  const { session, plan } = get();
-  if (!session) throw new Error('No model is open.');
-  const entry = getModel(session.id);
-  const { artifacts } = applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph);
-  const baseName = `${session.ir.name || 'model'}-pruned`.replace(/[^\w.-]+/g, '_');
-  return { files: writeTfjsModel(artifacts), baseName };
-}
-
-/** The pruned model as one zip (a folder `<name>-pruned/` with model.json and shards). */
-export function buildExportZip(): { bytes: Uint8Array; fileName: string } {
-  const { files, baseName } = buildExport();
-  const bytes = zipFiles(files.map((f) => ({ path: `${baseName}/${f.path}`, bytes: f.bytes })));
-  return { bytes, fileName: `${baseName}.zip` };
-}
-
-/** The current plan as JSON text, for saving. */
-export function planJson(): string {
-  return JSON.stringify(get().plan, null, 2);
 }

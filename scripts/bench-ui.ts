@@ -11,23 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chromium } from 'playwright-core';
 import { artifactsFromLayersModel } from '../src/core/io/tf-artifacts';
 import { writeTfjsModel } from '../src/core/io/export-tfjs';
-
-function deepCnn(blocks: number): tf.Sequential {
-  const m = tf.sequential();
-  m.add(
-    tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 32, kernelSize: 3, padding: 'same', name: 'c0' }),
-  );
-  m.add(tf.layers.batchNormalization({ name: 'b0' }));
-  m.add(tf.layers.reLU({ name: 'r0' }));
-  for (let i = 1; i < blocks; i++) {
-    m.add(tf.layers.conv2d({ filters: 32 + (i % 4) * 16, kernelSize: 3, padding: 'same', name: `c${i}` }));
-    m.add(tf.layers.batchNormalization({ name: `b${i}` }));
-    m.add(tf.layers.reLU({ name: `r${i}` }));
-  }
-  m.add(tf.layers.globalAveragePooling2d({ name: 'gap' }));
-  m.add(tf.layers.dense({ units: 10, name: 'logits' }));
-  return m;
-}
+import { deepCnn } from './deep-cnn';
 
 async function main(): Promise<void> {
   await tf.setBackend('cpu');

@@ -16,6 +16,7 @@ import { parseSampleSet, sampleBatch } from '../src/core/evaluate/sample-set';
 import { evaluateModels } from '../src/core/evaluate/evaluate';
 import type { PruningPlan } from '../src/core/plan/plan';
 import { benchGraphs } from './bench-graphs';
+import { deepCnn } from './deep-cnn';
 import { benchCriteria } from './bench-criteria';
 
 const root = join(import.meta.dirname, '..');
@@ -41,24 +42,6 @@ async function time(fn: () => unknown, reps = 5): Promise<number> {
 function row(what: string, value: string, target = ''): void {
   rows.push([what, value, target]);
   process.stderr.write(`  ${what}: ${value}\n`);
-}
-
-/** A plain Sequential CNN of `blocks` conv/bn/relu triples (3 layers each) on a small input. */
-function deepCnn(blocks: number): tf.Sequential {
-  const m = tf.sequential();
-  m.add(
-    tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 32, kernelSize: 3, padding: 'same', name: 'c0' }),
-  );
-  m.add(tf.layers.batchNormalization({ name: 'b0' }));
-  m.add(tf.layers.reLU({ name: 'r0' }));
-  for (let i = 1; i < blocks; i++) {
-    m.add(tf.layers.conv2d({ filters: 32 + (i % 4) * 16, kernelSize: 3, padding: 'same', name: `c${i}` }));
-    m.add(tf.layers.batchNormalization({ name: `b${i}` }));
-    m.add(tf.layers.reLU({ name: `r${i}` }));
-  }
-  m.add(tf.layers.globalAveragePooling2d({ name: 'gap' }));
-  m.add(tf.layers.dense({ units: 10, name: 'logits' }));
-  return m;
 }
 
 async function main(): Promise<void> {

@@ -2,30 +2,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from './main';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactsFromLayersModel, loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { writeTfjsModel } from '../core/io/export-tfjs';
 import { openModelFiles } from '../core/io/open-model';
 import { buildModelIR } from '../core/ir/build-ir';
 import { modelFingerprint } from '../core/io/fingerprint';
+import { runCli as run } from './run-cli';
 
 let dir: string;
 let modelJson: string;
 let fingerprint: string;
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main([...argv, '--backend', 'cpu']), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 function read(path: string) {
   return [{ path, bytes: new Uint8Array(readFileSync(path)) }];

@@ -2,32 +2,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from './main';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactsFromLayersModel } from '../core/io/tf-artifacts';
 import { writeTfjsModel } from '../core/io/export-tfjs';
 import { encodeSampleSet } from '../core/evaluate/sample-set';
 import { openModelFiles } from '../core/io/open-model';
+import { runCli as run } from './run-cli';
 
 let dir: string;
 let modelJson: string;
 let samples: string;
 let originalParams = 0;
-
-/** Runs the CLI in-process and captures stdout, stderr and the exit code. */
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main([...argv, '--backend', 'cpu']);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

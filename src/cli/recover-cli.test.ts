@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from './main';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSampleSet } from '../core/evaluate/sample-set';
+import { runCli as run } from './run-cli';
 
 const SAMPLES = join(import.meta.dirname, '..', '..', 'public', 'samples');
 const MODEL = join(SAMPLES, 'mnist-cnn', 'model.json');
@@ -13,20 +13,6 @@ const PLSS = join(SAMPLES, 'mnist-heldout.plss');
 
 let dir: string;
 let images: string;
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main([...argv, '--backend', 'cpu']);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -2,27 +2,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from './main';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZOO } from '../core/testing/zoo';
 import { artifactsFromLayersModel, loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { writeTfjsModel } from '../core/io/export-tfjs';
 import { openModelFiles } from '../core/io/open-model';
+import { runCli as run } from './run-cli';
 
 let dir: string;
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main([...argv, '--backend', 'cpu']), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

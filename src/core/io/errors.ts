@@ -18,7 +18,27 @@ export type ModelLoadErrorCode =
   /** A Keras weights-only file (`model.save_weights`, `.weights.h5`): a full model is needed. */
   | 'WEIGHTS_ONLY'
   /** The config names a layer with weights that the weights file does not have. */
-  | 'MISSING_WEIGHTS';
+  | 'MISSING_WEIGHTS'
+  /** A declared size, count or depth is over a named limit (image dimensions, zip totals, tensor bytes). */
+  | 'LIMIT_EXCEEDED'
+  /** A path inside a model file (manifest path, zip entry) that leaves the model's folder or archive. */
+  | 'PATH_ESCAPE'
+  /** A structure that refers back to itself (HDF5 link cycle, layer graph cycle). */
+  | 'CYCLE'
+  /** A config that tfjs could not build: malformed field, inconsistent names, bad initializer... */
+  | 'BAD_CONFIG'
+  /** Weights that cannot be right: 0 filters, dtype and bytes disagree, shape vs config mismatch. */
+  | 'BAD_WEIGHTS'
+  /** tfjs failed to build or run the model although the loader accepted it (named by layer). */
+  | 'BUILD_FAILED'
+  /** A sample set that cannot be used with this model: empty, labels out of range, wrong input size. */
+  | 'BAD_SAMPLES'
+  /** A plan file that cannot be read or does not fit the model. */
+  | 'BAD_PLAN'
+  /** Opening took longer than the time limit and was stopped. */
+  | 'TIMEOUT'
+  /** The user cancelled opening. */
+  | 'CANCELLED';
 
 /**
  * A typed load error that names the file or layer at fault and quotes the bad value, e.g.

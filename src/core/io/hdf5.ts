@@ -15,6 +15,8 @@
  */
 import type { Dataset as H5Dataset, Group as H5Group } from 'h5wasm';
 import { ModelLoadError } from './errors';
+import { MAX_HDF5_DEPTH, MAX_HDF5_LINKS } from './limits';
+import { checkTensorDeclaration, WeightBudget } from './weight-checks';
 
 type H5wasm = (typeof import('h5wasm'))['default'];
 interface Loaded {
@@ -78,11 +80,18 @@ export interface H5Array {
   values: Float32Array | Int32Array;
 }
 
-/** A read-only view of an HDF5 group, valid only inside the `readHdf5` callback. */
+/**
+ * A read-only view of an HDF5 group, valid only inside the `readHdf5` callback. Walking is bounded:
+ * a group reached again below itself (a hard link cycle such as `/layers/conv2d/loop -> /layers`) is
+ * `ModelLoadError('CYCLE')`; more than `MAX_HDF5_LINKS` links looked at, or groups nested deeper than
+ * `MAX_HDF5_DEPTH`, is `LIMIT_EXCEEDED`.
+ */
 export interface H5GroupView {
   readonly kind: 'group';
-  /** Absolute path in the file, `/` for the root. */
+  /** Absolute path in the file, `/` for the root (a path through links: one object can have several). */
   readonly path: string;
+  /** The object's identity in the file (its address): equal for two paths to the same group. */
+  readonly id: string;
   /** Names of the links in this group (alphabetical, as HDF5 lists them). */
   keys(): string[];
   /** A child by name or relative path (`a/b`), or `undefined`. */
@@ -98,7 +107,11 @@ export interface H5DatasetView {
   readonly path: string;
   readonly shape: number[];
   attr(name: string): unknown;
-  /** The values, converted to float32 / int32; throws a plain Error for strings, compounds and the like. */
+  /**
+   * The values, converted to float32 / int32. The declared shape is checked against `MAX_TENSOR_BYTES`
+   * and the file's running total against `MAX_MODEL_WEIGHT_BYTES` before anything is read
+   * (LIMIT_EXCEEDED); strings, compounds and the like are BAD_WEIGHTS.
+   */
   read(): H5Array;
 }
 
@@ -117,13 +130,33 @@ function describeStored(meta: { type: number; size: number; signed: boolean }, f
   return `${meta.signed ? 'int' : 'uint'}${meta.size * 8}`;
 }
 
-function readArray(d: H5Dataset, classes: { integer: number; float: number }): H5Array {
+/** Where an array is read from: the file's name (for messages) and the budget all its datasets share. */
+interface ReadContext {
+  fileName: string;
+  budget: WeightBudget;
+}
+
+/** A dataset's path for messages, without the leading `/` (`layers/dense/vars/0`). */
+function datasetName(d: H5Dataset): string {
+  return d.path.replace(/^\/+/, '');
+}
+
+function readArray(d: H5Dataset, classes: { integer: number; float: number }, ctx: ReadContext): H5Array {
   const meta = d.metadata;
   const shape = [...(d.shape ?? [])];
+  const where = { file: ctx.fileName };
+  const name = `dataset '${datasetName(d)}'`;
   if (meta.type !== classes.integer && meta.type !== classes.float) {
-    throw new Error(`dataset '${d.path}' holds ${JSON.stringify(d.dtype)} data, not numbers`);
+    throw new ModelLoadError(
+      'BAD_WEIGHTS',
+      `${name} in '${ctx.fileName}' holds ${JSON.stringify(d.dtype).slice(0, 60)} data, not numbers.`,
+      where,
+    );
   }
   const stored = describeStored(meta, classes.float);
+  // Checked before h5wasm reads anything: it would allocate the stored size, and we the float32/int32 copy.
+  const bytes = checkTensorDeclaration(name, shape, stored, Math.max(4, meta.size), where);
+  ctx.budget.add(name, bytes, where);
   const raw = d.value as unknown;
   const count = shape.reduce((n, x) => n * x, 1);
   const list =
@@ -133,12 +166,20 @@ function readArray(d: H5Dataset, classes: { integer: number; float: number }): H
         ? [raw]
         : (raw as ArrayLike<number | bigint>);
   if (list.length !== count) {
-    throw new Error(`dataset '${d.path}' has shape [${shape.join(', ')}] but ${list.length} values`);
+    throw new ModelLoadError(
+      'BAD_WEIGHTS',
+      `${name} in '${ctx.fileName}' has shape [${shape.join(', ')}] but ${list.length} values.`,
+      where,
+    );
   }
   if (meta.type === classes.float) {
     if (meta.size === 2 && list instanceof Uint16Array) {
       // An h5wasm without Float16Array support hands over the raw halves.
-      throw new Error(`dataset '${d.path}' is float16, which this HDF5 reader cannot convert`);
+      throw new ModelLoadError(
+        'UNSUPPORTED_DTYPE',
+        `${name} in '${ctx.fileName}' is float16, which this HDF5 reader cannot convert.`,
+        where,
+      );
     }
     const values = list instanceof Float32Array ? list.slice() : Float32Array.from(list, Number);
     return { shape, stored, dtype: 'float32', values };
@@ -182,6 +223,26 @@ export async function readHdf5<T>(
     } catch (e) {
       throw bad(e);
     }
+    const ctx: ReadContext = { fileName, budget: new WeightBudget() };
+    const where = { file: fileName };
+    let links = 0;
+    const countLinks = (n: number, at: string): void => {
+      links += n;
+      if (links > MAX_HDF5_LINKS) {
+        throw new ModelLoadError(
+          'LIMIT_EXCEEDED',
+          `'${fileName}' has more than ${MAX_HDF5_LINKS} links to walk (reached at '${at}'), over the limit for one HDF5 file.`,
+          where,
+        );
+      }
+    };
+    const identity = (g: H5Group): string => {
+      try {
+        return g.create_reference().ref_data.join(',');
+      } catch {
+        return `path:${g.path}`; // no address to be had: the path and the depth limit still bound the walk
+      }
+    };
     const wrapDataset = (d: H5Dataset): H5DatasetView => ({
       kind: 'dataset',
       path: d.path,
@@ -189,22 +250,50 @@ export async function readHdf5<T>(
         return [...(d.shape ?? [])];
       },
       attr: (name) => attrValue(d.attrs, name),
-      read: () => readArray(d, classes),
+      read: () => readArray(d, classes, ctx),
     });
-    const wrapGroup = (g: H5Group): H5GroupView => ({
+    /** `ancestors`: identity -> path of this group and every group above it on the way here. */
+    const wrapGroup = (g: H5Group, ancestors: ReadonlyMap<string, string>, id: string): H5GroupView => ({
       kind: 'group',
       path: g.path,
-      keys: () => g.keys(),
+      id,
+      keys: () => {
+        const keys = g.keys();
+        countLinks(keys.length, g.path);
+        return keys;
+      },
       get(name) {
+        countLinks(1, `${g.path}/${name}`);
         const child = g.get(name);
         if (child instanceof h5.Dataset) return wrapDataset(child);
-        if (child instanceof h5.Group) return wrapGroup(child);
+        if (child instanceof h5.Group) {
+          const depth = child.path.split('/').filter((p) => p !== '').length;
+          if (depth > MAX_HDF5_DEPTH) {
+            throw new ModelLoadError(
+              'LIMIT_EXCEEDED',
+              `'${fileName}' nests groups ${depth} deep at '${child.path.slice(0, 200)}', over the limit of ${MAX_HDF5_DEPTH}.`,
+              where,
+            );
+          }
+          const childId = identity(child);
+          const seen = ancestors.get(childId);
+          if (seen !== undefined) {
+            throw new ModelLoadError(
+              'CYCLE',
+              `'${fileName}' has an HDF5 link cycle: '${child.path.slice(0, 200)}' is the group '${seen}' again, ` +
+                `which contains it. Walking it would never end.`,
+              where,
+            );
+          }
+          return wrapGroup(child, new Map([...ancestors, [childId, child.path]]), childId);
+        }
         return undefined;
       },
       attrNames: () => Object.keys(g.attrs),
       attr: (name) => attrValue(g.attrs, name),
     });
-    const root = wrapGroup(file);
+    const rootId = identity(file);
+    const root = wrapGroup(file, new Map([[rootId, '/']]), rootId);
     try {
       return use(root);
     } catch (e) {

@@ -39,6 +39,7 @@ import {
   type KerasModelNode,
 } from './keras-config';
 import { layerWeights, PROVENANCE_KEY, putDataset, weightsOnlyError } from './keras-common';
+import { checkWeightDtype } from './weight-checks';
 
 /** A Keras 2 version to claim in files we write when the model did not come from Keras 2. */
 export const KERAS2_VERSION = '2.15.0';
@@ -275,8 +276,10 @@ function readLegacyWeights(mw: H5GroupView, tree: KerasModelNode, file: string):
     const list = [...(collected.get(layer) ?? [])].sort((x, y) => rank(x.role) - rank(y.role));
     for (const { role, data } of list) {
       const arr = data.read();
+      const name = `${prefixes.get(layer.scoped)!}/${role}`;
+      checkWeightDtype(name, arr.stored, 'stored', { file, layer: layer.scoped });
       weights.push({
-        name: `${prefixes.get(layer.scoped)!}/${role}`,
+        name,
         shape: arr.shape,
         dtype: arr.dtype,
         values: arr.values,

@@ -35,6 +35,7 @@ import {
   type KerasLayerNode,
   type KerasModelNode,
 } from './keras-config';
+import { checkWeightDtype } from './weight-checks';
 import { zipFiles } from './zip';
 
 const UTF8 = new TextDecoder('utf-8');
@@ -197,6 +198,7 @@ function readKeras3Weights(root: H5GroupView, tree: KerasModelNode, file: string
         vars.map((d, i) => {
           const arr = d.read();
           const role = roles ? roles[i]! : `var_${i}`;
+          checkWeightDtype(`${prefix}/${role}`, arr.stored, 'stored', { file, layer: layer.scoped });
           return { name: `${prefix}/${role}`, shape: arr.shape, dtype: arr.dtype, values: arr.values };
         }),
       );

@@ -4,7 +4,7 @@ import { describeFiles, type ModelFormat } from './format';
 import { kerasH5Format } from './keras-h5';
 import { kerasV3Format } from './keras-v3';
 import { tfjsFormat } from './tfjs-format';
-import { isZip, unzipFiles } from './zip';
+import { isZip, unzipFiles, zipBudget } from './zip';
 
 /**
  * The registered format plug-ins, asked in order; the first whose `match` says yes opens the files.
@@ -16,10 +16,13 @@ export const formats: readonly ModelFormat[] = [kerasV3Format, kerasH5Format, tf
 
 /**
  * Replaces each zip among the files (sniffed by content) by its entries, e.g. a dropped `mymodel.zip`
- * holding `mymodel/model.json` and `mymodel/group1-shard1of1.bin` becomes those two files.
+ * holding `mymodel/model.json` and `mymodel/group1-shard1of1.bin` becomes those two files. All the
+ * archives of one drop share one `MAX_ZIP_TOTAL_BYTES` budget; a zip inside a zip stays a file (no
+ * model format is a zip of zips), so nesting cannot multiply anything.
  */
 export function expandArchives(files: InputFile[]): InputFile[] {
-  return files.flatMap((f) => (isZip(f.bytes) ? unzipFiles(f.bytes, f.path) : [f]));
+  const budget = zipBudget();
+  return files.flatMap((f) => (isZip(f.bytes) ? unzipFiles(f.bytes, f.path, { budget }) : [f]));
 }
 
 /** Opens a model from whatever the user dropped (files, folders, zips, any order) as artifacts. */

@@ -3,6 +3,8 @@ import type { KerasModelTopology, ManifestGroup, ManifestWeightEntry } from '../
 import { decodeWeight, describeStorage, elementCount, quote } from './dequantize';
 import { ModelLoadError } from './errors';
 import { baseName, describeFiles, dirName, normalizePath, type ModelFormat } from './format';
+import { checkTensorDeclaration, checkWeightDtype, WeightBudget } from './weight-checks';
+import { confinedPath } from './zip';
 
 /**
  * TF.js LayersModel: `model.json` = `{modelTopology, weightsManifest, format?, generatedBy?, convertedBy?,
@@ -189,6 +191,33 @@ function readManifest(raw: unknown, file: string): ManifestGroup[] {
 }
 
 /**
+ * Throws PATH_ESCAPE when a manifest path leaves the folder of the JSON that lists it: an absolute path
+ * (`/etc/passwd`), a drive letter (`C:\\x.bin`), or a `..` (also spelt with `\\` or URL-encoded)
+ * that climbs above it, e.g. `../../../../etc/passwd`. The CLI checks every path with this before it
+ * reads a file; the loader checks again.
+ */
+export function confineManifestPath(path: string, jsonFile: string): void {
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // Not URL-encoded: the path as written is all there is to check.
+  }
+  for (const p of [path, decoded]) {
+    const confined = confinedPath(p);
+    if ('escape' in confined) {
+      const shown = path.length > 120 ? `${path.slice(0, 117)}...` : path;
+      throw new ModelLoadError(
+        'PATH_ESCAPE',
+        `'${jsonFile}' lists the weight file '${shown}', whose path leaves the model's folder (${confined.escape}). ` +
+          `Only files beside ${baseName(jsonFile)} or below it are read.`,
+        { file: jsonFile },
+      );
+    }
+  }
+}
+
+/**
  * Finds the input file for a manifest path: the path relative to the JSON's folder, the path as written,
  * then the basename (URL-decoded too); among same-named files the one nearest the JSON wins.
  */
@@ -285,8 +314,19 @@ function readTfjsModel(files: InputFile[]): ModelArtifactsData {
   const modelTopology = normalizeTopology(json.modelTopology, file.path);
   const manifest = readManifest(json.weightsManifest, file.path);
 
-  // Unknown dtypes first: no point asking for files we could not decode anyway.
-  for (const group of manifest) for (const w of group.weights) describeStorage(w, { file: file.path });
+  // Unknown dtypes and impossible declarations first: no point asking for files we could not decode
+  // anyway, and nothing is allocated for a weight before its declared size has passed the limits.
+  const where = { file: file.path };
+  const budget = new WeightBudget();
+  for (const group of manifest) {
+    for (const p of group.paths) confineManifestPath(p, file.path);
+    for (const w of group.weights) {
+      describeStorage(w, where);
+      checkWeightDtype(w.name, w.dtype, 'declared', where);
+      const bytes = checkTensorDeclaration(`weight '${w.name}'`, w.shape, w.dtype, 4, where);
+      budget.add(`weight '${w.name}'`, bytes, where);
+    }
+  }
 
   const missing: string[] = [];
   const resolved = manifest.map((group) =>

@@ -4,12 +4,21 @@
  */
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
-import { sniffImageFormat, type DecodedImage, type ImageDecoder } from '../core/evaluate/image';
+import {
+  checkImageSize,
+  sniffImageFormat,
+  type DecodedImage,
+  type ImageDecoder,
+} from '../core/evaluate/image';
+import { MAX_IMAGE_PIXELS } from '../core/io/limits';
 
-/** Largest image accepted, in megapixels (a guard against decompression bombs). */
-const MAX_MEGAPIXELS = 100;
+/** Largest image accepted by jpeg-js, in megapixels; the header check refuses larger ones first. */
+const MAX_MEGAPIXELS = MAX_IMAGE_PIXELS / 1e6;
 
-/** Decodes a PNG or JPEG to RGBA; rejects with the reason for anything else. */
+/**
+ * Decodes a PNG or JPEG to RGBA; rejects with the reason for anything else, and with
+ * `ModelLoadError('LIMIT_EXCEEDED')` for an image whose header is over the size limits (before decoding).
+ */
 export const decodeImageNode: ImageDecoder = (bytes, name) => {
   try {
     return Promise.resolve(decodeSync(bytes, name));
@@ -20,6 +29,7 @@ export const decodeImageNode: ImageDecoder = (bytes, name) => {
 
 function decodeSync(bytes: Uint8Array, name: string): DecodedImage {
   const format = sniffImageFormat(bytes);
+  if (format === 'png' || format === 'jpeg') checkImageSize(bytes, name);
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (format === 'png') {
     const png = PNG.sync.read(buffer);

@@ -25,8 +25,10 @@
  */
 import type { InputFile } from '../ir/artifacts';
 import { baseName, dirName, normalizePath } from '../io/format';
-import { isZip, unzipFiles } from '../io/zip';
-import { IMAGE_EXTENSIONS, sniffImageFormat, type ImageDecoder } from './image';
+import { isModelLoadError } from '../io/errors';
+import { MAX_ZIP_NESTING } from '../io/limits';
+import { isZip, unzipFiles, zipBudget, type ZipBudget } from '../io/zip';
+import { checkImageSize, IMAGE_EXTENSIONS, sniffImageFormat, type ImageDecoder } from './image';
 import { pixelTransform, preprocessImage, type PreprocessOptions } from './preprocess';
 import { abortError } from './evaluate';
 import { byteSource, type PixelTransform, type SampleSource } from './sample-source';
@@ -38,7 +40,11 @@ export type BadSampleCode =
   | 'LABEL_OUT_OF_RANGE'
   | 'NO_LABEL'
   | 'MISSING_FILE'
-  | 'DUPLICATE';
+  | 'DUPLICATE'
+  /** Over a named limit (image dimensions, archive size or ratio): refused before decoding. */
+  | 'TOO_LARGE'
+  /** An archive entry whose path leaves the archive (`../x`): the archive is not opened. */
+  | 'PATH_ESCAPE';
 
 /** A skipped sample or file and why. */
 export interface BadSample {
@@ -97,8 +103,23 @@ function isJunk(path: string): boolean {
   return parts[0] === '__MACOSX' || last.startsWith('._') || JUNK.has(last.toLowerCase());
 }
 
-/** Files with zips (also nested once) replaced by their entries, placed in the zip's folder. */
-function expandArchives(files: readonly InputFile[], bad: BadSample[], depth = 0): InputFile[] {
+/** The bad-sample code for an error: limits and escapes keep their own, anything else is `fallback`. */
+function badCode(e: unknown, fallback: BadSampleCode): BadSampleCode {
+  if (isModelLoadError(e) && e.code === 'LIMIT_EXCEEDED') return 'TOO_LARGE';
+  if (isModelLoadError(e) && e.code === 'PATH_ESCAPE') return 'PATH_ESCAPE';
+  return fallback;
+}
+
+/**
+ * Files with zips replaced by their entries, placed in the zip's folder; a zip in a zip is opened
+ * (`MAX_ZIP_NESTING` levels in all), and all of them share one `MAX_ZIP_TOTAL_BYTES` budget.
+ */
+function expandArchives(
+  files: readonly InputFile[],
+  bad: BadSample[],
+  depth = 0,
+  budget: ZipBudget = zipBudget(),
+): InputFile[] {
   const out: InputFile[] = [];
   for (const f of files) {
     const path = normalizePath(f.path);
@@ -106,19 +127,23 @@ function expandArchives(files: readonly InputFile[], bad: BadSample[], depth = 0
       out.push({ path, bytes: f.bytes });
       continue;
     }
-    if (depth >= 2) {
-      bad.push({ path, code: 'BAD_ARCHIVE', reason: 'A zip inside a zip inside a zip is not opened.' });
+    if (depth >= MAX_ZIP_NESTING) {
+      bad.push({
+        path,
+        code: 'BAD_ARCHIVE',
+        reason: `A zip nested deeper than ${MAX_ZIP_NESTING} levels is not opened.`,
+      });
       continue;
     }
     try {
       const dir = dirName(path);
-      const inner = unzipFiles(f.bytes, path).map((e) => ({
+      const inner = unzipFiles(f.bytes, path, { budget }).map((e) => ({
         path: dir === '' ? e.path : `${dir}/${e.path}`,
         bytes: e.bytes,
       }));
-      out.push(...expandArchives(inner, bad, depth + 1));
+      out.push(...expandArchives(inner, bad, depth + 1, budget));
     } catch (e) {
-      bad.push({ path, code: 'BAD_ARCHIVE', reason: e instanceof Error ? e.message : String(e) });
+      bad.push({ path, code: badCode(e, 'BAD_ARCHIVE'), reason: e instanceof Error ? e.message : String(e) });
     }
   }
   return out;
@@ -516,11 +541,17 @@ export async function decodeImageSamples(
     try {
       const format = sniffImageFormat(e.bytes);
       if (format === null) throw new Error('the content is not a PNG, JPEG, GIF, BMP or WebP image');
+      checkImageSize(e.bytes, e.path);
       const img = await decode(e.bytes, e.path);
       kept.push({ path: e.path, label: e.label, pixels: preprocessImage(img, preprocess) });
     } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      bad.push({ path: e.path, code: 'UNREADABLE', reason: `Unreadable image: ${why}.` });
+      const why = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+      const code = badCode(err, 'UNREADABLE');
+      bad.push({
+        path: e.path,
+        code,
+        reason: code === 'UNREADABLE' ? `Unreadable image: ${why}.` : `${why}.`,
+      });
     }
     opts.onProgress?.(i + 1, total);
     if (opts.yieldEvery && (i + 1) % every === 0 && i + 1 < total) await opts.yieldEvery();

@@ -20,11 +20,12 @@ import {
   releaseModel,
   releaseSampleSet,
 } from './registry';
-import { initialPreview, useWorkbench } from './store';
+import { useWorkbench } from './store';
 import { initBackend } from './tf-runtime';
 import { chooseCriterion, scoresForOpen } from './analysis-actions';
 import { openImageFiles, splitImageFiles, imageFolderName } from './recover-actions';
-import { resetRecoverResults } from './recover-slice';
+import { commitPlan, dropMeasuredFigures, patchResults, planNow, resetPlanHistory } from './plan-slice';
+import { resetJobs, runJob } from './jobs';
 
 const set = useWorkbench.setState;
 
@@ -69,14 +70,19 @@ export async function openFiles(files: InputFile[], label?: string): Promise<voi
       const jsonFile = modelFiles.find((f) => f.path.toLowerCase().endsWith('.json'));
       const name = label ?? opened.ir.name ?? jsonFile?.path ?? 'model';
       sessionPatch = {
-        session: { id, name, files: modelFiles.map((f) => f.path), ir: opened.ir, graph: opened.graph },
+        session: {
+          id,
+          uid: newSessionUid(),
+          name,
+          files: modelFiles.map((f) => f.path),
+          ir: opened.ir,
+          graph: opened.graph,
+        },
         scores: scoresOf(id, get().criterion),
-        plan: { version: 1, remove: {} },
+        ...resetPlanHistory(`open ${name}`),
         anchor: null,
         focusLayer: null,
         focusChannel: null,
-        preview: initialPreview,
-        recover: resetRecoverResults(get().recover),
       };
     }
     let samplePatch: Partial<ReturnType<typeof get>> = {};
@@ -92,21 +98,29 @@ export async function openFiles(files: InputFile[], label?: string): Promise<voi
           labelled: parsed.labels !== null,
           shape: [parsed.height, parsed.width, parsed.channels],
         },
-        preview: initialPreview,
-        recover: { ...resetRecoverResults(get().recover), images: null },
+        recover: { ...get().recover, images: null },
       };
     }
     // Commit only now that everything parsed: release what the new objects replace.
     const prev = get();
     if (sessionPatch.session && prev.session) releaseModel(prev.session.id);
     if (samplePatch.sampleSet && prev.sampleSet) releaseSampleSet(prev.sampleSet.id);
+    if (sessionPatch.session || samplePatch.sampleSet)
+      resetJobs(['preview', 'compare', 'bn', 'finetune', 'export']);
     set({ ...sessionPatch, ...samplePatch, loading: null });
+    if (samplePatch.sampleSet && !sessionPatch.session) dropMeasuredFigures();
     if (imageFiles.length > 0) await openImageFiles(imageFiles, label ?? imageFolderName(imageFiles));
   } catch (e) {
     const code = isModelLoadError(e) ? e.code : 'ERROR';
     const message = e instanceof Error ? e.message : String(e);
     set({ loading: null, loadError: { code, message, files: names } });
   }
+}
+
+/** A random id for a new working session (its key in the browser's storage). */
+export function newSessionUid(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 async function fetchFile(url: string, path: string): Promise<InputFile> {
@@ -157,14 +171,15 @@ function groupSize(layer: string): number {
 
 /**
  * Ticks or unticks one filter; with `range`, every filter between the last clicked one and this one
- * takes this filter's new state. A tick that would remove every filter of a layer is refused.
+ * takes this filter's new state, as one step. A tick that would remove every filter of a layer is refused.
  */
 export function toggleFilter(layer: string, channel: number, range = false): void {
   const { plan, anchor } = get();
   const current = new Set(plan.remove[layer] ?? []);
   const selecting = !current.has(channel);
-  const from = range && anchor?.layer === layer ? Math.min(anchor.channel, channel) : channel;
-  const to = range && anchor?.layer === layer ? Math.max(anchor.channel, channel) : channel;
+  const ranged = range && anchor?.layer === layer && anchor.channel !== channel;
+  const from = ranged ? Math.min(anchor.channel, channel) : channel;
+  const to = ranged ? Math.max(anchor.channel, channel) : channel;
   for (let c = from; c <= to; c++) {
     if (selecting) current.add(c);
     else current.delete(c);
@@ -177,13 +192,18 @@ export function toggleFilter(layer: string, channel: number, range = false): voi
     });
     return;
   }
-  set({ plan: withLayer(plan, layer, current), anchor: { layer, channel }, notice: null });
+  const label = `${selecting ? 'tick' : 'untick'} ${layer} #${from}${to > from ? `–#${to}` : ''}`;
+  commitPlan(withLayer(plan, layer, current), label, { anchor: { layer, channel } });
 }
 
 /** Selects the lowest `fraction` of filters by the current criterion, in one layer or all prunable layers. */
 export function selectLowestFraction(fraction: number, layer?: string): void {
   const { session, scores, plan } = get();
   if (!session) return;
+  if (!(fraction >= 0 && fraction < 1)) {
+    set({ notice: `Choose a share from 0% to 99%, not ${Math.round(fraction * 100)}%.` });
+    return;
+  }
   let next = plan;
   for (const g of session.graph.groups) {
     if (!g.prunable || (layer !== undefined && g.producer !== layer)) continue;
@@ -191,13 +211,17 @@ export function selectLowestFraction(fraction: number, layer?: string): void {
     if (!s) continue;
     next = withLayer(next, g.producer, selectLowest(Float32Array.from(s), fraction));
   }
-  set({ plan: next, notice: null });
+  const pct = `${Math.round(fraction * 1000) / 10}%`;
+  commitPlan(next, layer === undefined ? `lowest ${pct} in all layers` : `lowest ${pct} in ${layer}`);
 }
 
 /** Clears the selection of one layer, or of all layers. */
 export function clearSelection(layer?: string): void {
   const { plan } = get();
-  set({ plan: layer === undefined ? { version: 1, remove: {} } : withLayer(plan, layer, []), notice: null });
+  commitPlan(
+    layer === undefined ? { version: 1, remove: {} } : withLayer(plan, layer, []),
+    layer === undefined ? 'clear all' : `clear ${layer}`,
+  );
 }
 
 /** Sets which layer's coupling is highlighted. */
@@ -231,63 +255,52 @@ export function revealLayer(layer: string): string | null {
   return producer;
 }
 
-let previewAbort: AbortController | null = null;
-
 /**
  * Measures original and pruned accuracy and their agreement on the sample set, in batches on the
- * active backend, yielding a frame between batches so the page stays responsive. Cancellable.
+ * active backend, yielding between batches so the page stays responsive. Cancellable; the figures
+ * are filed under the plan they were measured for.
  */
 export async function runPreview(): Promise<void> {
-  const { session, sampleSet, plan } = get();
-  if (!session || !sampleSet || get().preview.status === 'running') return;
-  previewAbort = new AbortController();
-  const planKey = JSON.stringify(plan);
-  set({
-    preview: { ...initialPreview, status: 'running', total: sampleSet.count, planKey, startedAt: Date.now() },
-  });
-  const entry = getModel(session.id);
-  let pruned: tf.LayersModel | null = null;
-  try {
-    entry.tfModel ??= await loadLayersModelFromArtifacts(entry.opened.artifacts);
-    // The recovered (fine-tuned) model for this plan when there is one: what the download holds.
-    const artifacts =
-      getRecovered(session.id, planKey) ??
-      applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph).artifacts;
-    // The preview measures what the download will hold: quantized weights when chosen.
-    const q = get().exportQuantize;
-    pruned = await loadLayersModelFromArtifacts(q === 'none' ? artifacts : quantizedArtifacts(artifacts, q));
-    const result = await evaluateModels([entry.tfModel, pruned], getSampleSource(sampleSet.id), {
-      batchSize: 64,
-      signal: previewAbort.signal,
-      yieldEvery: () => tf.nextFrame(),
-      onProgress: (done, total) => set((s) => ({ preview: { ...s.preview, done, total } })),
-    });
-    set((s) => ({
-      preview: {
-        ...s.preview,
-        status: 'done',
-        original: result.accuracy[0] ?? null,
-        pruned: result.accuracy[1] ?? null,
-        agreement: result.agreement,
-        samples: result.samples,
-      },
-    }));
-  } catch (e) {
-    const aborted = e instanceof Error && e.name === 'AbortError';
-    set((s) => ({
-      preview: {
-        ...s.preview,
-        status: aborted ? 'cancelled' : 'error',
-        ...(aborted ? {} : { error: e instanceof Error ? e.message : String(e) }),
-      },
-    }));
-  } finally {
-    pruned?.dispose();
-    previewAbort = null;
-  }
-}
-
-/** Cancels a running preview. */
-export function cancelPreview(): void {
-  previewAbort?.abort();
+  const { session, sampleSet } = get();
+  if (!session || !sampleSet) return;
+  const { plan, key } = planNow();
+  const quantize = get().exportQuantize;
+  await runJob(
+    'preview',
+    async ({ signal, progress }) => {
+      const entry = getModel(session.id);
+      let pruned: tf.LayersModel | null = null;
+      try {
+        entry.tfModel ??= await loadLayersModelFromArtifacts(entry.opened.artifacts);
+        // The recovered (fine-tuned) model for this plan when there is one: what the download holds.
+        const artifacts =
+          getRecovered(session.id, key) ??
+          applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph).artifacts;
+        // The preview measures what the download will hold: quantized weights when chosen.
+        pruned = await loadLayersModelFromArtifacts(
+          quantize === 'none' ? artifacts : quantizedArtifacts(artifacts, quantize),
+        );
+        progress(0, sampleSet.count);
+        const result = await evaluateModels([entry.tfModel, pruned], getSampleSource(sampleSet.id), {
+          batchSize: 64,
+          signal,
+          yieldEvery: () => tf.nextFrame(),
+          onProgress: (done, total) => progress(done, total),
+        });
+        if (get().session?.id !== session.id || get().sampleSet?.id !== sampleSet.id) return;
+        patchResults(key, plan, () => ({
+          preview: {
+            original: result.accuracy[0] ?? null,
+            pruned: result.accuracy[1] ?? null,
+            agreement: result.agreement,
+            samples: result.samples,
+            quantize,
+          },
+        }));
+      } finally {
+        pruned?.dispose();
+      }
+    },
+    { planKey: key, label: 'Preview' },
+  );
 }

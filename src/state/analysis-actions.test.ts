@@ -76,8 +76,9 @@ describe('analysis actions', () => {
     await openFiles([sampleFile('a.plss', 20, 1)]);
     const setA = get().sampleSet!.id;
     setCriterion('apoz');
-    expect(get().analysis.scoring).toMatchObject({ status: 'running', criterion: 'apoz' });
-    await vi.waitFor(() => expect(get().analysis.scoring.status).toBe('done'), { timeout: 20_000 });
+    expect(get().jobs.scoring.status).toBe('running');
+    expect(get().analysis.scoringCriterion).toBe('apoz');
+    await vi.waitFor(() => expect(get().jobs.scoring.status).toBe('done'), { timeout: 20_000 });
     expect(get().criterion).toBe('apoz');
     const model = await loadLayersModelFromArtifacts(opened.artifacts);
     const direct = await scoreGroupsWithData(
@@ -99,9 +100,10 @@ describe('analysis actions', () => {
     await openFiles([sampleFile('b.plss', 16, 2)]);
     expect(cachedScoreCount()).toBe(before - 1);
     expect(get().criterion).toBe('l1');
-    expect(get().analysis.scoring).toMatchObject({ status: 'running', criterion: 'apoz' });
+    expect(get().jobs.scoring.status).toBe('running');
+    expect(get().analysis.scoringCriterion).toBe('apoz');
     cancelJob('scoring');
-    await vi.waitFor(() => expect(get().analysis.scoring.status).toBe('cancelled'));
+    await vi.waitFor(() => expect(get().jobs.scoring.status).toBe('cancelled'));
     expect(get().criterion).toBe('l1');
   });
 
@@ -127,7 +129,7 @@ describe('analysis actions', () => {
     setSensitivitySettings({ criterion: 'l1', groups: 'all', ratios: [0.25, 0.5] });
     await runSensitivity();
     const sens = get().analysis.sensitivity;
-    expect(sens.status).toBe('done');
+    expect(get().jobs.sensitivity.status).toBe('done');
     expect(sens.result?.curves.map((c) => c.producer)).toEqual(['conv1', 'conv2']);
     expect(sens.partial).toHaveLength(2);
     setMaxDrop(100);
@@ -138,6 +140,6 @@ describe('analysis actions', () => {
     const run = runSensitivity();
     cancelJob('sensitivity');
     await run;
-    expect(get().analysis.sensitivity.status).toBe('cancelled');
+    expect(get().jobs.sensitivity.status).toBe('cancelled');
   });
 });

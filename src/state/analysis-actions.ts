@@ -54,13 +54,13 @@ import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { getModel, getSampleSet } from './registry';
 import { useWorkbench, type WorkbenchState } from './store';
 import {
-  idleJob,
   initialAnalysis,
   type AnalysisState,
   type AutoPlanSettings,
-  type JobProgress,
   type SensitivitySettings,
 } from './analysis-slice';
+import { cancelJob as cancelAnyJob, resetJobs, runJob } from './jobs';
+import { commitPlan } from './plan-slice';
 
 const set = useWorkbench.setState;
 const get = useWorkbench.getState;
@@ -203,43 +203,17 @@ export function labelOf(criterion: Criterion): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Jobs: one AbortController per kind; progress goes to the store.
+// Jobs run through jobs.ts `runJob` (status, progress, Cancel); results go to the analysis slice.
 
-type JobKind = 'scoring' | 'sensitivity' | 'sweep';
-const aborts: Record<JobKind, AbortController | null> = { scoring: null, sensitivity: null, sweep: null };
+type AnalysisJob = 'scoring' | 'sensitivity' | 'sweep';
 
 function patchAnalysis(patch: (a: AnalysisState) => Partial<AnalysisState>): void {
   set((s) => ({ analysis: { ...s.analysis, ...patch(s.analysis) } }));
 }
 
-function patchJob<K extends JobKind>(kind: K, patch: Partial<AnalysisState[K]>): void {
-  patchAnalysis((a) => ({ [kind]: { ...a[kind], ...patch } }));
-}
-
-function startJob(kind: JobKind): AbortController {
-  aborts[kind]?.abort();
-  const controller = new AbortController();
-  aborts[kind] = controller;
-  return controller;
-}
-
-function isAbort(e: unknown): boolean {
-  return e instanceof Error && e.name === 'AbortError';
-}
-
-function failure(e: unknown): Partial<JobProgress> {
-  return isAbort(e)
-    ? { status: 'cancelled', etaSeconds: null }
-    : { status: 'error', etaSeconds: null, error: e instanceof Error ? e.message : String(e) };
-}
-
 /** Cancels a running job (data-based scoring, sensitivity analysis or global sweep). */
-export function cancelJob(kind: JobKind): void {
-  aborts[kind]?.abort();
-}
-
-function running(label: string | null = null): Partial<JobProgress> {
-  return { ...idleJob, status: 'running', startedAt: Date.now(), label };
+export function cancelJob(kind: AnalysisJob): void {
+  cancelAnyJob(kind);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,16 +225,16 @@ function running(label: string | null = null): Partial<JobProgress> {
  */
 export function chooseCriterion(criterion: Criterion): void {
   const { session, sampleSet } = get();
-  aborts.scoring?.abort();
+  cancelAnyJob('scoring');
   if (!session) {
     set({ criterion, scores: {} });
-    patchJob('scoring', { ...idleJob, criterion: null });
+    patchAnalysis(() => ({ scoringCriterion: null }));
     return;
   }
   const hit = cached(criterion);
   if (hit) {
     set({ criterion, scores: toArrays(hit) });
-    patchJob('scoring', { ...idleJob, criterion: null });
+    patchAnalysis(() => ({ scoringCriterion: null }));
     return;
   }
   if (!sampleSet) {
@@ -271,38 +245,23 @@ export function chooseCriterion(criterion: Criterion): void {
 }
 
 async function runScoring(criterion: Criterion): Promise<void> {
-  const controller = startJob('scoring');
   const sessionId = get().session?.id;
-  patchJob('scoring', { ...running(`Scoring with ${labelOf(criterion)}`), criterion });
-  try {
-    const started = Date.now();
-    const scores = await ensureScores(criterion, controller.signal, (done, total) => {
-      const elapsed = (Date.now() - started) / 1000;
-      patchJob('scoring', { done, total, etaSeconds: done > 0 ? (elapsed / done) * (total - done) : null });
-    });
-    if (aborts.scoring !== controller || get().session?.id !== sessionId) return;
-    if (controller.signal.aborted) {
-      // Cancelled during the last batch: the job finished, but the user asked not to switch.
-      patchJob('scoring', { status: 'cancelled', etaSeconds: null, criterion: null });
-      return;
-    }
-    set({ criterion, scores: toArrays(scores), notice: null });
-    patchJob('scoring', { status: 'done', etaSeconds: null, criterion: null });
-  } catch (e) {
-    if (aborts.scoring !== controller) return;
-    patchJob('scoring', { ...failure(e), criterion: null });
-  } finally {
-    if (aborts.scoring === controller) aborts.scoring = null;
-  }
+  patchAnalysis(() => ({ scoringCriterion: criterion }));
+  const scores = await runJob(
+    'scoring',
+    ({ signal, progress }) => ensureScores(criterion, signal, (done, total) => progress(done, total)),
+    { replace: true, label: `Scoring with ${labelOf(criterion)}` },
+  );
+  if (get().analysis.scoringCriterion === criterion) patchAnalysis(() => ({ scoringCriterion: null }));
+  if (!scores || get().session?.id !== sessionId) return;
+  set({ criterion, scores: toArrays(scores), notice: null });
 }
 
 /** Sets how a coupled group combines its layers' scores, and rescores. */
 export function setReduction(reduction: GroupReduction): void {
   patchAnalysis(() => ({ reduction }));
-  const { analysis, criterion } = get();
-  chooseCriterion(
-    analysis.scoring.status === 'running' ? (analysis.scoring.criterion ?? criterion) : criterion,
-  );
+  const { analysis, criterion, jobs } = get();
+  chooseCriterion(jobs.scoring.status === 'running' ? (analysis.scoringCriterion ?? criterion) : criterion);
 }
 
 /** Sets how scores are normalised before a global ranking (automatic plans and sweeps). */
@@ -392,7 +351,12 @@ export function applyAutoPlan(): void {
     set({ notice: preview.error });
     return;
   }
-  set({ plan: preview.plan, anchor: null, notice: null });
+  const a = analysis.autoPlan;
+  const label =
+    a.mode === 'ratio'
+      ? `lowest ${a.percent}% in every layer`
+      : `global plan to -${a.percent}% ${a.kind === 'flops' ? 'FLOPs' : a.kind}`;
+  commitPlan(preview.plan, label, { anchor: null });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,7 +371,7 @@ export function setSensitivitySettings(patch: Partial<SensitivitySettings>): voi
 
 /** Sets the max accuracy drop (in points) that "Suggest ratios" allows per layer. */
 export function setMaxDrop(points: number): void {
-  patchJob('sensitivity', { maxDropPoints: points });
+  patchAnalysis((a) => ({ sensitivity: { ...a.sensitivity, maxDropPoints: points } }));
 }
 
 /**
@@ -416,43 +380,40 @@ export function setMaxDrop(points: number): void {
  */
 export async function runSensitivity(): Promise<void> {
   const { session, sampleSet, analysis } = get();
-  if (!session || !sampleSet || analysis.sensitivity.status === 'running') return;
-  const controller = startJob('sensitivity');
+  if (!session || !sampleSet || get().jobs.sensitivity.status === 'running') return;
   const { settings } = analysis.sensitivity;
-  patchJob('sensitivity', {
-    ...running(isDataBased(settings.criterion) ? `Scoring with ${labelOf(settings.criterion)}` : null),
-    partial: [],
-    result: null,
-    modelId: session.id,
-    sampleSetId: sampleSet.id,
-  });
-  try {
-    const scores = await ensureScores(settings.criterion, controller.signal, (done, total) =>
-      patchJob('sensitivity', { done, total }),
-    );
-    const entry = getModel(session.id);
-    const result = await analyzeSensitivity(entry.opened, scores, getSampleSet(sampleSet.id), {
-      criterion: settings.criterion,
-      ratios: settings.ratios,
-      ...(settings.groups === 'largest' ? { groups: settings.largest } : {}),
-      costModel: entry.costModel,
-      signal: controller.signal,
-      yieldEvery: frameYielder(),
-      onProgress: (done, total, etaSeconds) =>
-        patchJob('sensitivity', { done, total, etaSeconds, label: 'Evaluating' }),
-      onCurve: (curve) =>
-        patchAnalysis((a) => ({
-          sensitivity: { ...a.sensitivity, partial: [...a.sensitivity.partial, curve] },
-        })),
-    });
-    if (aborts.sensitivity !== controller) return;
-    patchJob('sensitivity', { status: 'done', etaSeconds: null, result, label: null });
-  } catch (e) {
-    if (aborts.sensitivity !== controller) return;
-    patchJob('sensitivity', { ...failure(e), label: null });
-  } finally {
-    if (aborts.sensitivity === controller) aborts.sensitivity = null;
-  }
+  patchAnalysis((a) => ({
+    sensitivity: {
+      ...a.sensitivity,
+      partial: [],
+      result: null,
+      modelId: session.id,
+      sampleSetId: sampleSet.id,
+    },
+  }));
+  await runJob(
+    'sensitivity',
+    async ({ signal, progress }) => {
+      const scores = await ensureScores(settings.criterion, signal, (done, total) => progress(done, total));
+      const entry = getModel(session.id);
+      const result = await analyzeSensitivity(entry.opened, scores, getSampleSet(sampleSet.id), {
+        criterion: settings.criterion,
+        ratios: settings.ratios,
+        ...(settings.groups === 'largest' ? { groups: settings.largest } : {}),
+        costModel: entry.costModel,
+        signal,
+        yieldEvery: frameYielder(),
+        onProgress: (done, total) => progress(done, total, 'Evaluating'),
+        onCurve: (curve) =>
+          patchAnalysis((a) => ({
+            sensitivity: { ...a.sensitivity, partial: [...a.sensitivity.partial, curve] },
+          })),
+      });
+      if (get().session?.id === session.id)
+        patchAnalysis((a) => ({ sensitivity: { ...a.sensitivity, result } }));
+    },
+    { label: isDataBased(settings.criterion) ? `Scoring with ${labelOf(settings.criterion)}` : null },
+  );
 }
 
 /** Per-layer ratios read off the sensitivity curves within the max drop, or null without a result. */
@@ -474,7 +435,9 @@ export function applySuggestedRatios(): void {
     return;
   }
   const plan = suggestPlan(result, maxDropPoints / 100, session.graph, scores);
-  set({ plan, anchor: null, notice: null });
+  commitPlan(plan, `suggested ratios within ${maxDropPoints} point${maxDropPoints === 1 ? '' : 's'}`, {
+    anchor: null,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -482,45 +445,36 @@ export function applySuggestedRatios(): void {
 
 /** Sets the criterion the global sweep compares with random. */
 export function setSweepCriterion(criterion: Criterion): void {
-  patchJob('sweep', { criterion });
+  patchAnalysis((a) => ({ sweep: { ...a.sweep, criterion } }));
 }
 
 /** Runs `globalSweep` for the chosen criterion (plus the random baseline) at 10% ... 70% of FLOPs. */
 export async function runSweep(): Promise<void> {
   const { session, sampleSet, analysis } = get();
-  if (!session || !sampleSet || analysis.sweep.status === 'running') return;
-  const controller = startJob('sweep');
+  if (!session || !sampleSet || get().jobs.sweep.status === 'running') return;
   const criterion = analysis.sweep.criterion;
-  patchJob('sweep', {
-    ...running(isDataBased(criterion) ? `Scoring with ${labelOf(criterion)}` : null),
-    result: null,
-    modelId: session.id,
-    sampleSetId: sampleSet.id,
-  });
-  try {
-    const scores = await ensureScores(criterion, controller.signal, (done, total) =>
-      patchJob('sweep', { done, total }),
-    );
-    const entry = getModel(session.id);
-    const s = analysis.autoPlan;
-    const result = await globalSweep(entry.opened, { [criterion]: scores }, getSampleSet(sampleSet.id), {
-      kind: 'flops',
-      normalize: analysis.normalize,
-      ...(s.maxRatioPercent < 100 ? { maxRatio: s.maxRatioPercent / 100 } : {}),
-      costModel: entry.costModel,
-      signal: controller.signal,
-      yieldEvery: frameYielder(),
-      onProgress: (done, total, etaSeconds) =>
-        patchJob('sweep', { done, total, etaSeconds, label: 'Evaluating' }),
-    });
-    if (aborts.sweep !== controller) return;
-    patchJob('sweep', { status: 'done', etaSeconds: null, result, label: null });
-  } catch (e) {
-    if (aborts.sweep !== controller) return;
-    patchJob('sweep', { ...failure(e), label: null });
-  } finally {
-    if (aborts.sweep === controller) aborts.sweep = null;
-  }
+  patchAnalysis((a) => ({
+    sweep: { ...a.sweep, result: null, modelId: session.id, sampleSetId: sampleSet.id },
+  }));
+  await runJob(
+    'sweep',
+    async ({ signal, progress }) => {
+      const scores = await ensureScores(criterion, signal, (done, total) => progress(done, total));
+      const entry = getModel(session.id);
+      const s = analysis.autoPlan;
+      const result = await globalSweep(entry.opened, { [criterion]: scores }, getSampleSet(sampleSet.id), {
+        kind: 'flops',
+        normalize: analysis.normalize,
+        ...(s.maxRatioPercent < 100 ? { maxRatio: s.maxRatioPercent / 100 } : {}),
+        costModel: entry.costModel,
+        signal,
+        yieldEvery: frameYielder(),
+        onProgress: (done, total) => progress(done, total, 'Evaluating'),
+      });
+      if (get().session?.id === session.id) patchAnalysis((a) => ({ sweep: { ...a.sweep, result } }));
+    },
+    { label: isDataBased(criterion) ? `Scoring with ${labelOf(criterion)}` : null },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -530,22 +484,17 @@ export async function runSweep(): Promise<void> {
 function onInputsChanged(s: WorkbenchState, prev: WorkbenchState): void {
   const modelId = s.session?.id ?? null;
   const sampleSetId = s.sampleSet?.id ?? null;
-  for (const kind of ['scoring', 'sensitivity', 'sweep'] as const) {
-    aborts[kind]?.abort();
-    aborts[kind] = null;
-  }
+  const wanted =
+    prev.jobs.scoring.status === 'running' ? (prev.analysis.scoringCriterion ?? s.criterion) : s.criterion;
+  resetJobs(['scoring', 'sensitivity', 'sweep']);
   for (const key of [...scoreCache.keys()]) {
     const [m, , , setId] = key.split('|');
     if (Number(m) !== modelId || (setId !== '-' && Number(setId) !== sampleSetId)) scoreCache.delete(key);
   }
-  const wanted =
-    prev.analysis.scoring.status === 'running'
-      ? (prev.analysis.scoring.criterion ?? s.criterion)
-      : s.criterion;
   set((st) => ({
     analysis: {
       ...st.analysis,
-      scoring: { ...initialAnalysis.scoring },
+      scoringCriterion: null,
       sensitivity: { ...initialAnalysis.sensitivity, settings: st.analysis.sensitivity.settings },
       sweep: { ...initialAnalysis.sweep, criterion: st.analysis.sweep.criterion },
     },

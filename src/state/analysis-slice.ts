@@ -2,36 +2,11 @@ import type { Criterion, GroupReduction, Normalization } from '../core/scoring';
 import type { SensitivityCurve, SensitivityResult, SweepResult } from '../core/sensitivity';
 
 /**
- * The `analysis` slice of the workbench store: scoring options, the running long jobs (data-based
- * scoring, sensitivity analysis, global sweep) with their progress, and their results as plain data.
+ * The `analysis` slice of the workbench store: scoring options and the results of the long analysis
+ * jobs (data-based scoring, sensitivity analysis, global sweep) as plain data; their status and
+ * progress are in the jobs slice (jobs.ts).
  * Live tensors, models and the score cache stay in analysis-actions.ts and the registry.
  */
-
-export type JobStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'error';
-
-/** Progress of one long job, as the jobs panel shows it. */
-export interface JobProgress {
-  status: JobStatus;
-  /** Steps done and in all (samples for scoring, evaluations for sensitivity and sweeps). */
-  done: number;
-  total: number;
-  /** Estimated seconds left, null until the first step is done. */
-  etaSeconds: number | null;
-  startedAt: number | null;
-  error: string | null;
-  /** What the job is doing now, e.g. 'Scoring with Taylor' before a sensitivity run evaluates. */
-  label: string | null;
-}
-
-export const idleJob: JobProgress = {
-  status: 'idle',
-  done: 0,
-  total: 0,
-  etaSeconds: null,
-  startedAt: null,
-  error: null,
-  label: null,
-};
 
 /** Settings of the automatic plans panel (kept when the user switches views). */
 export interface AutoPlanSettings {
@@ -57,7 +32,7 @@ export interface SensitivitySettings {
   ratios: number[];
 }
 
-export interface SensitivitySlice extends JobProgress {
+export interface SensitivitySlice {
   settings: SensitivitySettings;
   /** Curves finished so far in the running job (drawn while it runs). */
   partial: SensitivityCurve[];
@@ -69,7 +44,7 @@ export interface SensitivitySlice extends JobProgress {
   maxDropPoints: number;
 }
 
-export interface SweepSlice extends JobProgress {
+export interface SweepSlice {
   criterion: Criterion;
   result: SweepResult | null;
   modelId: number | null;
@@ -81,8 +56,8 @@ export interface AnalysisState {
   normalize: Normalization;
   /** How a coupled group combines its layers' scores. */
   reduction: GroupReduction;
-  /** A data-based scoring job; `criterion` is the one being computed (the store's `criterion` is the one shown). */
-  scoring: JobProgress & { criterion: Criterion | null };
+  /** The criterion a data-based scoring job is computing (the store's `criterion` is the one shown), or null. */
+  scoringCriterion: Criterion | null;
   autoPlan: AutoPlanSettings;
   sensitivity: SensitivitySlice;
   sweep: SweepSlice;
@@ -93,10 +68,9 @@ export const DEFAULT_SENSITIVITY_RATIOS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.
 export const initialAnalysis: AnalysisState = {
   normalize: 'mean',
   reduction: 'sum',
-  scoring: { ...idleJob, criterion: null },
+  scoringCriterion: null,
   autoPlan: { mode: 'global', kind: 'flops', percent: 50, maxRatioPercent: 90, roundTo: 1, ignore: [] },
   sensitivity: {
-    ...idleJob,
     settings: { criterion: 'l1', groups: 'all', largest: 8, ratios: DEFAULT_SENSITIVITY_RATIOS },
     partial: [],
     result: null,
@@ -104,5 +78,5 @@ export const initialAnalysis: AnalysisState = {
     sampleSetId: null,
     maxDropPoints: 1,
   },
-  sweep: { ...idleJob, criterion: 'l1', result: null, modelId: null, sampleSetId: null },
+  sweep: { criterion: 'l1', result: null, modelId: null, sampleSetId: null },
 };

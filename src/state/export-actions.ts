@@ -9,6 +9,7 @@ import { planModelMismatch, type PruningPlan } from '../core/plan/plan';
 import { canonicalizePlan, validatePlan } from '../core/plan/validate';
 import { getModel, getRecovered } from './registry';
 import { useWorkbench } from './store';
+import { commitPlan } from './plan-slice';
 
 const set = useWorkbench.setState;
 const get = useWorkbench.getState;
@@ -28,11 +29,11 @@ export interface DownloadFile {
  * model, sliced.
  */
 export function currentPrunedArtifacts(): { artifacts: ModelArtifactsData; baseName: string } {
-  const { session, plan } = get();
+  const { session, plan, planKey } = get();
   if (!session) throw new Error('No model is open.');
   const entry = getModel(session.id);
   const artifacts =
-    getRecovered(session.id, JSON.stringify(plan)) ??
+    getRecovered(session.id, planKey) ??
     applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph).artifacts;
   const baseName = `${session.ir.name || 'model'}-pruned`.replace(/[^\w.-]+/g, '_');
   return { artifacts, baseName };
@@ -97,8 +98,7 @@ export function openPlanFile(text: string, fileName: string): boolean {
   const problems = validatePlan(session.graph, plan);
   if (problems.length) return fail(`Plan '${fileName}' does not fit this model: ${problems.join(' ')}`);
   const canonical = canonicalizePlan(session.graph, plan);
-  set({
-    plan: { version: 1, remove: canonical.remove },
+  commitPlan({ version: 1, remove: canonical.remove }, `open plan file ${fileName}`, {
     loadError: null,
     notice: `Opened plan ${fileName}.`,
   });

@@ -32,11 +32,13 @@ import {
   putSampleSet,
   releaseSampleSet,
 } from './registry';
-import { initialPreview, useWorkbench, type WorkbenchState } from './store';
+import { useWorkbench, type WorkbenchState } from './store';
+import { resetJobs, runJob, cancelJob } from './jobs';
+import { currentResults, dropMeasuredFigures, patchResults, planNow, setPlanLock } from './plan-slice';
+import type { PruningPlan } from '../core/plan/plan';
 import {
-  initialCompare,
   initialFineTune,
-  resetRecoverResults,
+  type FineTuneFigures,
   type FineTuneSettings,
   type ImageSetInfo,
   type ModelView,
@@ -180,9 +182,8 @@ export async function openImageFiles(
         labelled: images.labels !== null,
         shape: [images.height, images.width, images.channels],
       },
-      preview: initialPreview,
       recover: {
-        ...resetRecoverResults(s.recover),
+        ...s.recover,
         decoding: null,
         imageError: null,
         images: {
@@ -197,6 +198,8 @@ export async function openImageFiles(
         },
       },
     }));
+    resetJobs(['preview', 'compare', 'bn', 'finetune', 'export']);
+    dropMeasuredFigures();
   } catch (e) {
     if (e instanceof Error && e.name === 'AbortError') return;
     patch({ decoding: null, imageError: e instanceof Error ? e.message : String(e) });
@@ -222,17 +225,16 @@ export async function setClassNames(names: readonly string[]): Promise<void> {
 /** Class names typed in the page for the open image folder (undefined: from its files). */
 let userClassNames: readonly string[] | undefined;
 
-function planKeyNow(): string {
-  return JSON.stringify(get().plan);
-}
-
-/** The original (cached in the registry) and a fresh pruned model for the current plan. */
-async function modelsForPlan(planKey: string): Promise<{
+/** The original (cached in the registry) and a fresh pruned model for `plan` (recovered when there is one). */
+async function modelsForPlan(
+  plan: PruningPlan,
+  planKey: string,
+): Promise<{
   original: tf.LayersModel;
   pruned: tf.LayersModel;
   artifacts: ModelArtifactsData;
 }> {
-  const { session, plan } = get();
+  const { session } = get();
   if (!session) throw new Error('No model is open.');
   const entry = getModel(session.id);
   entry.tfModel ??= await loadLayersModelFromArtifacts(entry.opened.artifacts);
@@ -273,75 +275,72 @@ function viewOf(
   };
 }
 
-let compareAbort: AbortController | null = null;
-
-/** Original and pruned side by side: top-1/top-5, per class, confusion, agreement, KL, latency. */
+/**
+ * Original and pruned side by side: top-1/top-5, per class, confusion, agreement, KL, latency. The
+ * figures, FLOPs included, are filed under the plan they were measured for, whatever is on screen
+ * when the job ends.
+ */
 export async function runCompare(): Promise<void> {
   const { session, sampleSet } = get();
-  if (!session || !sampleSet || get().recover.compare.status === 'running') return;
-  const planKey = planKeyNow();
-  compareAbort = new AbortController();
-  patch({ compare: { ...initialCompare, status: 'running', planKey } });
-  let pruned: tf.LayersModel | null = null;
-  try {
-    const models = await modelsForPlan(planKey);
-    pruned = models.pruned;
-    const source = currentSource();
-    const result = await compareModels([models.original, pruned], source, {
-      batchSize: 64,
-      signal: compareAbort.signal,
-      yieldEvery: () => tf.nextFrame(),
-    });
-    const lat = { warmup: 2, runs: 10, signal: compareAbort.signal, yieldEvery: () => tf.nextFrame() };
-    const latO = await measureLatency(models.original, lat);
-    const latP = await measureLatency(pruned, lat);
-    const cost = getModel(session.id).costModel;
-    const before = cost.evaluate({ version: 1, remove: {} }).flops;
-    const after = cost.evaluate(get().plan).flops;
-    const names = get().recover.images?.classNames ?? [];
-    const [mo, mp] = result.models;
-    patch({
-      compare: {
-        status: 'done',
-        planKey,
-        samples: result.samples,
-        numClasses: mo?.metrics?.numClasses ?? result.numOutputs,
-        original: viewOf(
-          mo?.metrics ?? null,
-          mo?.agreement ?? null,
-          mo?.klFromOriginal ?? null,
-          latO.perImageMs,
-          names,
-        ),
-        pruned: viewOf(
-          mp?.metrics ?? null,
-          mp?.agreement ?? null,
-          mp?.klFromOriginal ?? null,
-          latP.perImageMs,
-          names,
-        ),
-        flopsRatio: before > 0 ? after / before : null,
-        backend: latO.backend,
-      },
-    });
-  } catch (e) {
-    const aborted = e instanceof Error && e.name === 'AbortError';
-    patch((r) => ({
-      compare: {
-        ...r.compare,
-        status: aborted ? 'cancelled' : 'error',
-        ...(aborted ? {} : { error: e instanceof Error ? e.message : String(e) }),
-      },
-    }));
-  } finally {
-    pruned?.dispose();
-    compareAbort = null;
-  }
+  if (!session || !sampleSet) return;
+  const { plan, key } = planNow();
+  await runJob(
+    'compare',
+    async ({ signal, progress }) => {
+      let pruned: tf.LayersModel | null = null;
+      try {
+        const models = await modelsForPlan(plan, key);
+        pruned = models.pruned;
+        const source = currentSource();
+        progress(0, source.count, 'Measuring accuracy');
+        const result = await compareModels([models.original, pruned], source, {
+          batchSize: 64,
+          signal,
+          yieldEvery: () => tf.nextFrame(),
+        });
+        progress(source.count, source.count, 'Measuring latency');
+        const lat = { warmup: 2, runs: 10, signal, yieldEvery: () => tf.nextFrame() };
+        const latO = await measureLatency(models.original, lat);
+        const latP = await measureLatency(pruned, lat);
+        const cost = getModel(session.id).costModel;
+        const before = cost.evaluate({ version: 1, remove: {} }).flops;
+        const after = cost.evaluate(plan).flops;
+        const names = get().recover.images?.classNames ?? [];
+        const [mo, mp] = result.models;
+        if (get().session?.id !== session.id || get().sampleSet?.id !== sampleSet.id) return;
+        patchResults(key, plan, () => ({
+          compare: {
+            samples: result.samples,
+            numClasses: mo?.metrics?.numClasses ?? result.numOutputs,
+            original: viewOf(
+              mo?.metrics ?? null,
+              mo?.agreement ?? null,
+              mo?.klFromOriginal ?? null,
+              latO.perImageMs,
+              names,
+            ),
+            pruned: viewOf(
+              mp?.metrics ?? null,
+              mp?.agreement ?? null,
+              mp?.klFromOriginal ?? null,
+              latP.perImageMs,
+              names,
+            ),
+            flopsRatio: before > 0 ? after / before : null,
+            backend: latO.backend,
+          },
+        }));
+      } finally {
+        pruned?.dispose();
+      }
+    },
+    { planKey: key, label: 'Accuracy view' },
+  );
 }
 
 /** Cancels the accuracy view's run. */
 export function cancelCompare(): void {
-  compareAbort?.abort();
+  cancelJob('compare');
 }
 
 /** Changes fine-tuning settings. */
@@ -350,132 +349,171 @@ export function setFineTuneSettings(p: Partial<FineTuneSettings>): void {
 }
 
 /** Keeps recovered artifacts for the plan and notes the step. */
-function keepRecovered(planKey: string, artifacts: ModelArtifactsData, step: string): void {
+function keepRecovered(
+  plan: PruningPlan,
+  planKey: string,
+  artifacts: ModelArtifactsData,
+  step: string,
+): void {
   const { session } = get();
   if (!session) return;
   putRecovered(session.id, planKey, artifacts);
-  patch((r) => ({
-    recoveredPlanKey: planKey,
-    recoveredSteps: r.recoveredPlanKey === planKey ? [...r.recoveredSteps, step] : [step],
-  }));
+  patchResults(planKey, plan, (r) => ({ recovered: [...(r.recovered ?? []), step] }));
 }
 
-/** Re-estimates the pruned model's BatchNorm statistics on the sample set; the result is what the download holds. */
+/**
+ * Re-estimates the pruned model's BatchNorm statistics on the sample set; the result is what the
+ * download holds for this plan. Cancellable between batches (nothing is kept then).
+ */
 export async function runReestimateBatchNorm(): Promise<void> {
-  if (!get().session || !get().sampleSet || get().recover.bn.status === 'running') return;
-  const planKey = planKeyNow();
-  patch({ bn: { status: 'running', planKey, layers: 0 } });
-  let pruned: tf.LayersModel | null = null;
-  try {
-    const models = await modelsForPlan(planKey);
-    pruned = models.pruned;
-    const r = await reestimateBatchNorm(pruned, currentSource(), {
-      batchSize: 64,
-      yieldEvery: () => tf.nextFrame(),
-    });
-    keepRecovered(planKey, await artifactsAfterFineTune(models.artifacts, pruned), 'BatchNorm re-estimated');
-    patch({ bn: { status: 'done', planKey, layers: r.layers.length } });
-  } catch (e) {
-    patch({ bn: { status: 'error', planKey, layers: 0, error: e instanceof Error ? e.message : String(e) } });
-  } finally {
-    pruned?.dispose();
-  }
+  const { session, sampleSet } = get();
+  if (!session || !sampleSet) return;
+  const { plan, key } = planNow();
+  await runJob(
+    'bn',
+    async ({ signal, progress }) => {
+      let pruned: tf.LayersModel | null = null;
+      try {
+        const models = await modelsForPlan(plan, key);
+        pruned = models.pruned;
+        const r = await reestimateBatchNorm(pruned, currentSource(), {
+          batchSize: 64,
+          signal,
+          onProgress: (done, total) => progress(done, total),
+          yieldEvery: () => tf.nextFrame(),
+        });
+        signal.throwIfAborted();
+        if (get().session?.id !== session.id) return;
+        keepRecovered(
+          plan,
+          key,
+          await artifactsAfterFineTune(models.artifacts, pruned),
+          'BatchNorm re-estimated',
+        );
+        patchResults(key, plan, () => ({ bn: { layers: r.layers.length } }));
+      } finally {
+        pruned?.dispose();
+      }
+    },
+    { planKey: key, label: 'Re-estimating BatchNorm' },
+  );
 }
 
-let fineTuneAbort: AbortController | null = null;
+/** Cancels BatchNorm re-estimation; the weights stay as they were. */
+export function cancelReestimate(): void {
+  cancelJob('bn');
+}
+
+/** Why ticks are refused while fine-tuning runs. */
+export const FINE_TUNE_LOCK =
+  'The plan is locked while fine-tuning runs: Stop fine-tuning (the best weights so far are kept) to change the ticks.';
 
 /**
  * Fine-tunes the pruned model (the recovered one when it matches the plan) on a training split of
  * the sample set, optionally distilled from the original; the curve updates per epoch. Stop keeps
- * the best weights so far. The result is kept for the download, provenance intact.
+ * the best weights so far. The plan is locked meanwhile; the result is kept for its download,
+ * provenance intact.
  */
 export async function runFineTune(): Promise<void> {
   const { session, sampleSet, recover } = get();
-  if (!session || !sampleSet || recover.fineTune.status === 'running') return;
-  const planKey = planKeyNow();
+  if (!session || !sampleSet || get().jobs.finetune.status === 'running') return;
+  const { plan, key } = planNow();
   const st = recover.settings;
-  fineTuneAbort = new AbortController();
-  patch({ fineTune: { ...initialFineTune, status: 'running', planKey } });
-  let pruned: tf.LayersModel | null = null;
+  const patchFt = (f: (ft: FineTuneFigures) => Partial<FineTuneFigures>) =>
+    patchResults(key, plan, (r) => {
+      const ft = r.fineTune ?? initialFineTune;
+      return { fineTune: { ...ft, ...f(ft) } };
+    });
+  setPlanLock(FINE_TUNE_LOCK);
   try {
-    const source = currentSource();
-    if (source.labels === null && !st.distill)
-      throw new Error('The samples have no labels: tick distillation from the original to fine-tune.');
-    const models = await modelsForPlan(planKey);
-    pruned = models.pruned;
-    const split = splitSource(source, st.valSplit, 0);
-    const result = await fineTune(pruned, split.train, split.val, {
-      epochs: st.epochs,
-      batchSize: st.batchSize,
-      learningRate: st.learningRate,
-      optimizer: st.optimizer,
-      ...(st.distill ? { teacher: models.original, temperature: st.temperature, alpha: st.alpha } : {}),
-      signal: fineTuneAbort.signal,
-      yieldEvery: () => tf.nextFrame(),
-      onBatch: (p) => patch((r) => ({ fineTune: { ...r.fineTune, batch: p } })),
-      onEpoch: (e) =>
-        patch((r) => ({
-          fineTune: {
-            ...r.fineTune,
-            curve: [
-              ...r.fineTune.curve,
-              {
-                epoch: e.epoch,
-                loss: e.loss,
-                accuracy: e.accuracy,
-                valAccuracy: e.valAccuracy,
-                valKl: e.valKl,
-                partial: e.partial,
-              },
-            ],
-          },
-        })),
-    });
-    const record = fineTuneRecord(result, {
-      epochs: st.epochs,
-      batchSize: st.batchSize,
-      trainSamples: split.train.count,
-      valSamples: split.val.count,
-    });
-    keepRecovered(
-      planKey,
-      await artifactsAfterFineTune(models.artifacts, pruned, record),
-      `fine-tuned ${result.history.length} epoch${result.history.length === 1 ? '' : 's'}`,
+    await runJob(
+      'finetune',
+      async ({ signal, progress }) => {
+        patchFt(() => ({ ...initialFineTune }));
+        let pruned: tf.LayersModel | null = null;
+        try {
+          const source = currentSource();
+          if (source.labels === null && !st.distill)
+            throw new Error('The samples have no labels: tick distillation from the original to fine-tune.');
+          const models = await modelsForPlan(plan, key);
+          pruned = models.pruned;
+          const split = splitSource(source, st.valSplit, 0);
+          const result = await fineTune(pruned, split.train, split.val, {
+            epochs: st.epochs,
+            batchSize: st.batchSize,
+            learningRate: st.learningRate,
+            optimizer: st.optimizer,
+            ...(st.distill ? { teacher: models.original, temperature: st.temperature, alpha: st.alpha } : {}),
+            signal,
+            yieldEvery: () => tf.nextFrame(),
+            onBatch: (p) => {
+              patchFt(() => ({ batch: p }));
+              progress((p.epoch - 1) * p.batches + p.batch, st.epochs * p.batches);
+            },
+            onEpoch: (e) =>
+              patchFt((ft) => ({
+                curve: [
+                  ...ft.curve,
+                  {
+                    epoch: e.epoch,
+                    loss: e.loss,
+                    accuracy: e.accuracy,
+                    valAccuracy: e.valAccuracy,
+                    valKl: e.valKl,
+                    partial: e.partial,
+                  },
+                ],
+              })),
+          });
+          const record = fineTuneRecord(result, {
+            epochs: st.epochs,
+            batchSize: st.batchSize,
+            trainSamples: split.train.count,
+            valSamples: split.val.count,
+          });
+          keepRecovered(
+            plan,
+            key,
+            await artifactsAfterFineTune(models.artifacts, pruned, record),
+            `fine-tuned ${result.history.length} epoch${result.history.length === 1 ? '' : 's'}`,
+          );
+          patchFt(() => ({
+            batch: null,
+            before: result.before.accuracy,
+            after: result.after.accuracy,
+            klBefore: result.before.kl,
+            klAfter: result.after.kl,
+            bestEpoch: result.bestEpoch,
+            stopped: result.stopped,
+            finished: true,
+          }));
+          // Stop keeps the best weights: the job ends as done, not cancelled.
+          return true;
+        } catch (e) {
+          patchFt(() => ({ batch: null }));
+          throw e;
+        } finally {
+          pruned?.dispose();
+        }
+      },
+      { planKey: key, label: 'Fine-tuning' },
     );
-    patch((r) => ({
-      fineTune: {
-        ...r.fineTune,
-        status: 'done',
-        batch: null,
-        before: result.before.accuracy,
-        after: result.after.accuracy,
-        klBefore: result.before.kl,
-        klAfter: result.after.kl,
-        bestEpoch: result.bestEpoch,
-        stopped: result.stopped,
-      },
-    }));
-  } catch (e) {
-    patch((r) => ({
-      fineTune: {
-        ...r.fineTune,
-        status: 'error',
-        batch: null,
-        error: e instanceof Error ? e.message : String(e),
-      },
-    }));
   } finally {
-    pruned?.dispose();
-    fineTuneAbort = null;
+    setPlanLock(null);
   }
 }
 
 /** Stops fine-tuning after the current batch; the best weights so far are kept. */
 export function stopFineTune(): void {
-  fineTuneAbort?.abort();
+  cancelJob('finetune');
 }
 
-/** True when the recovered artifacts belong to the plan in `s` (used by the UI). */
+/** The fine-tuning figures of the plan on screen. */
+export function fineTuneOf(s: WorkbenchState): FineTuneFigures | undefined {
+  return currentResults(s)?.fineTune;
+}
+
+/** True when recovered artifacts belong to the plan on screen (used by the UI). */
 export function recoveredMatches(s: WorkbenchState): boolean {
-  return s.recover.recoveredPlanKey !== null && s.recover.recoveredPlanKey === JSON.stringify(s.plan);
+  return (currentResults(s)?.recovered?.length ?? 0) > 0;
 }

@@ -7,8 +7,6 @@ import type { BadSample, Labelling } from '../core/evaluate/image-folder';
 import type { PreprocessOptions } from '../core/evaluate/preprocess';
 import type { OptimizerName } from '../core/train';
 
-export type JobStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'error';
-
 /** The image folder the sample set was built from, and how it was read. */
 export interface ImageSetInfo {
   name: string;
@@ -34,9 +32,8 @@ export interface ModelView {
   latencyMs: number | null;
 }
 
-export interface CompareState {
-  status: JobStatus;
-  planKey: string | null;
+/** The accuracy view of one plan: original and pruned side by side. */
+export interface CompareFigures {
   samples: number;
   numClasses: number;
   original: ModelView | null;
@@ -44,7 +41,6 @@ export interface CompareState {
   /** FLOPs after / before for the plan. */
   flopsRatio: number | null;
   backend: string | null;
-  error?: string;
 }
 
 /** One row of the fine-tuning curve. */
@@ -68,46 +64,29 @@ export interface FineTuneSettings {
   alpha: number;
 }
 
+/** Fine-tuning of one plan: the curve so far and the figures before and after. */
+export interface FineTuneFigures {
+  curve: CurveRow[];
+  /** Epoch and batch now, while it runs. */
+  batch: { epoch: number; batch: number; batches: number } | null;
+  before: number | null;
+  after: number | null;
+  klBefore: number | null;
+  klAfter: number | null;
+  bestEpoch: number | null;
+  stopped: boolean;
+  /** False while it runs. */
+  finished: boolean;
+}
+
 export interface RecoverState {
   images: ImageSetInfo | null;
   decoding: { done: number; total: number } | null;
   imageError: string | null;
-  compare: CompareState;
   settings: FineTuneSettings;
-  bn: { status: JobStatus; planKey: string | null; layers: number; error?: string };
-  fineTune: {
-    status: JobStatus;
-    planKey: string | null;
-    curve: CurveRow[];
-    batch: { epoch: number; batch: number; batches: number } | null;
-    before: number | null;
-    after: number | null;
-    klBefore: number | null;
-    klAfter: number | null;
-    bestEpoch: number | null;
-    stopped: boolean;
-    error?: string;
-  };
-  /** Plan JSON the recovered artifacts in the registry belong to (null: none). */
-  recoveredPlanKey: string | null;
-  /** What was done to them, in order ('BatchNorm re-estimated', 'fine-tuned 3 epochs'). */
-  recoveredSteps: string[];
 }
 
-export const initialCompare: CompareState = {
-  status: 'idle',
-  planKey: null,
-  samples: 0,
-  numClasses: 0,
-  original: null,
-  pruned: null,
-  flopsRatio: null,
-  backend: null,
-};
-
-export const initialFineTune: RecoverState['fineTune'] = {
-  status: 'idle',
-  planKey: null,
+export const initialFineTune: FineTuneFigures = {
   curve: [],
   batch: null,
   before: null,
@@ -116,13 +95,13 @@ export const initialFineTune: RecoverState['fineTune'] = {
   klAfter: null,
   bestEpoch: null,
   stopped: false,
+  finished: false,
 };
 
 export const initialRecover: RecoverState = {
   images: null,
   decoding: null,
   imageError: null,
-  compare: initialCompare,
   settings: {
     epochs: 3,
     batchSize: 32,
@@ -133,20 +112,4 @@ export const initialRecover: RecoverState = {
     temperature: 4,
     alpha: 0.5,
   },
-  bn: { status: 'idle', planKey: null, layers: 0 },
-  fineTune: initialFineTune,
-  recoveredPlanKey: null,
-  recoveredSteps: [],
 };
-
-/** Recover state after a new model or sample set: settings and image info kept, results dropped. */
-export function resetRecoverResults(r: RecoverState): RecoverState {
-  return {
-    ...r,
-    compare: initialCompare,
-    bn: initialRecover.bn,
-    fineTune: initialFineTune,
-    recoveredPlanKey: null,
-    recoveredSteps: [],
-  };
-}

@@ -20,8 +20,11 @@ const models = new Map<number, ModelEntry>();
 const sampleSets = new Map<number, SampleSet>();
 /** Sources with their own value map (image folders); a `.plss` set is read as bytes / 255. */
 const sampleSources = new Map<number, SampleSource>();
-/** Recovered (re-estimated / fine-tuned) pruned artifacts per model, keyed to the plan's JSON. */
-const recovered = new Map<number, { planKey: string; artifacts: ModelArtifactsData }>();
+/**
+ * Recovered (re-estimated / fine-tuned) pruned artifacts per model and plan key: every plan keeps
+ * its own, so undoing to a fine-tuned plan gives its weights back.
+ */
+const recovered = new Map<number, Map<string, ModelArtifactsData>>();
 let nextId = 1;
 
 /** Registers a model and returns its id. */
@@ -45,20 +48,27 @@ export function releaseModel(id: number): void {
   recovered.delete(id);
 }
 
-/** Keeps the recovered artifacts of model `id` for the plan whose JSON is `planKey`. */
+/** Keeps the recovered artifacts of model `id` for the plan with key `planKey` (core/plan/key.ts). */
 export function putRecovered(id: number, planKey: string, artifacts: ModelArtifactsData): void {
-  recovered.set(id, { planKey, artifacts });
+  let perPlan = recovered.get(id);
+  if (!perPlan) recovered.set(id, (perPlan = new Map<string, ModelArtifactsData>()));
+  perPlan.set(planKey, artifacts);
 }
 
-/** The recovered artifacts of model `id` when they belong to `planKey`, else undefined. */
+/** The recovered artifacts of model `id` for `planKey`, else undefined. */
 export function getRecovered(id: number, planKey: string): ModelArtifactsData | undefined {
-  const r = recovered.get(id);
-  return r && r.planKey === planKey ? r.artifacts : undefined;
+  return recovered.get(id)?.get(planKey);
 }
 
-/** Drops the recovered artifacts of model `id`. */
-export function releaseRecovered(id: number): void {
-  recovered.delete(id);
+/** Every plan key of model `id` with recovered artifacts. */
+export function recoveredKeys(id: number): string[] {
+  return [...(recovered.get(id)?.keys() ?? [])];
+}
+
+/** Drops the recovered artifacts of model `id` (one plan's, or all). */
+export function releaseRecovered(id: number, planKey?: string): void {
+  if (planKey === undefined) recovered.delete(id);
+  else recovered.get(id)?.delete(planKey);
 }
 
 /** Registers a sample set and returns its id. */

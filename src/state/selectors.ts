@@ -8,7 +8,6 @@ export const selectSession = (s: WorkbenchState) => s.session;
 export const selectPlan = (s: WorkbenchState) => s.plan;
 export const selectScores = (s: WorkbenchState) => s.scores;
 export const selectCriterion = (s: WorkbenchState) => s.criterion;
-export const selectPreview = (s: WorkbenchState) => s.preview;
 export const selectSampleSet = (s: WorkbenchState) => s.sampleSet;
 export const selectFocusLayer = (s: WorkbenchState) => s.focusLayer;
 

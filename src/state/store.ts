@@ -2,15 +2,23 @@ import { create } from 'zustand';
 import type { ModelIR } from '../core/ir/model-ir';
 import type { ChannelGraph } from '../core/graph/types';
 import type { PruningPlan } from '../core/plan/plan';
+import { startHistory, type PlanHistory } from '../core/plan/history';
 import type { Criterion } from '../core/scoring';
 import type { BackendChoice } from './tf-runtime';
-import type { PlanRecord } from './plan-history';
 import { initialAnalysis, type AnalysisState } from './analysis-slice';
-import { initialRecover, type RecoverState } from './recover-slice';
+import {
+  initialRecover,
+  type CompareFigures,
+  type FineTuneFigures,
+  type RecoverState,
+} from './recover-slice';
+import { initialJobs, type JobKind, type JobProgress } from './jobs';
 
 /** The open model, as plain data; its weights and live tf model sit in the registry under `id`. */
 export interface SessionSlice {
   id: number;
+  /** Stable id of this working session, the key it is saved under in the browser (persist.ts). */
+  uid: string;
   name: string;
   /** The files it came from, as the user gave them. */
   files: string[];
@@ -33,22 +41,37 @@ export interface SampleSetInfo {
   shape: [number, number, number];
 }
 
-export type PreviewStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'error';
-
-export interface PreviewState {
-  status: PreviewStatus;
-  done: number;
-  total: number;
+/** What the accuracy preview measured for one plan. */
+export interface PreviewFigures {
   /** Accuracy of the original and the pruned model (0..1), null without labels. */
   original: number | null;
   pruned: number | null;
   /** Top-1 agreement of the pruned model with the original (0..1). */
   agreement: number | null;
   samples: number;
-  /** JSON of the plan the figures belong to, so stale figures can be flagged. */
-  planKey: string | null;
-  error?: string;
-  startedAt?: number;
+  /** Whether the pruned model was measured with quantized weights (the download's). */
+  quantize: string;
+}
+
+/**
+ * Everything measured or made for one plan, filed under its key (core/plan/key.ts), so going back in
+ * history brings back what was measured for that plan (STYLE.md #12).
+ */
+export interface PlanResults {
+  /** The plan itself, canonical. */
+  plan: PruningPlan;
+  preview?: PreviewFigures;
+  compare?: CompareFigures;
+  /** BatchNorm re-estimated: the number of layers. */
+  bn?: { layers: number };
+  fineTune?: FineTuneFigures;
+  /**
+   * What was done to the recovered weights the registry keeps for this plan, in order
+   * ('BatchNorm re-estimated', 'fine-tuned 3 epochs'); absent when there are none.
+   */
+  recovered?: string[];
+  /** Last time anything was recorded here (ms since the epoch). */
+  at: number;
 }
 
 export interface WorkbenchState {
@@ -60,7 +83,18 @@ export interface WorkbenchState {
   criterion: Criterion;
   /** producer layer -> score per output channel, for the current criterion. */
   scores: Record<string, number[]>;
+  /** The plan on screen: always `history`'s current step. Only plan-slice.ts `commitPlan` & co. change it. */
   plan: PruningPlan;
+  /** `planKey(plan)`: the key results are filed under. */
+  planKey: string;
+  /** Every named step of the plan, undoable (core/plan/history.ts). */
+  history: PlanHistory;
+  /** Why the plan cannot change now (fine-tuning runs), or null. */
+  planLock: string | null;
+  /** Results by plan key, for the open model. */
+  results: Record<string, PlanResults>;
+  /** Status of every long job (jobs.ts). */
+  jobs: Record<JobKind, JobProgress>;
   /** Last clicked filter, the anchor of a shift-click range. */
   anchor: { layer: string; channel: number } | null;
   /** Layer whose coupling is highlighted (hover/focus in the layer list or a heatmap). */
@@ -72,26 +106,12 @@ export interface WorkbenchState {
   sampleSet: SampleSetInfo | null;
   /** TF.js weight quantization for the download, also applied to the pruned model in the preview. */
   exportQuantize: 'none' | 'float16' | 'uint8' | 'uint16';
-  preview: PreviewState;
   notice: string | null;
-  /** Every plan whose accuracy was measured, with its figures (plan-history.ts). */
-  planHistory: PlanRecord[];
   /** Scoring options, long analysis jobs and their results (analysis-slice.ts, analysis-actions.ts). */
   analysis: AnalysisState;
   /** Own samples, accuracy views and recovery (recover-slice.ts, recover-actions.ts). */
   recover: RecoverState;
 }
-
-export const initialPreview: PreviewState = {
-  status: 'idle',
-  done: 0,
-  total: 0,
-  original: null,
-  pruned: null,
-  agreement: null,
-  samples: 0,
-  planKey: null,
-};
 
 /** The one store of the workbench. Actions live in actions.ts; selectors in selectors.ts. */
 export const useWorkbench = create<WorkbenchState>()(() => ({
@@ -103,15 +123,18 @@ export const useWorkbench = create<WorkbenchState>()(() => ({
   criterion: 'l1',
   scores: {},
   plan: { version: 1, remove: {} },
+  planKey: '',
+  history: startHistory({ version: 1, remove: {} }, 'empty plan', 0),
+  planLock: null,
+  results: {},
+  jobs: initialJobs,
   anchor: null,
   focusLayer: null,
   focusChannel: null,
   layerView: 'layers',
   sampleSet: null,
   exportQuantize: 'none',
-  preview: initialPreview,
   notice: null,
-  planHistory: [],
   analysis: initialAnalysis,
   recover: initialRecover,
 }));

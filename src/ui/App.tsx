@@ -1,7 +1,6 @@
 import { useEffect, useState, type DragEvent } from 'react';
 import { useWorkbench } from '../state/store';
 import { openFiles, openSample, startRuntime } from '../state/actions';
-import { startPlanHistory } from '../state/plan-history';
 import { filesFromDrop } from './files';
 import { Header } from './components/Header';
 import { StartPage } from './components/StartPage';
@@ -13,8 +12,6 @@ export function App() {
   const session = useWorkbench((s) => s.session);
   const loading = useWorkbench((s) => s.loading);
   const [dragging, setDragging] = useState(false);
-
-  useEffect(() => startPlanHistory(), []);
 
   useEffect(() => {
     void startRuntime().then(() => {

@@ -1,8 +1,10 @@
 import { useState } from 'react';
 import { cancelCompare, runCompare } from '../../state/recover-actions';
-import type { CompareState, ModelView } from '../../state/recover-slice';
+import type { CompareFigures, ModelView } from '../../state/recover-slice';
 import { useWorkbench } from '../../state/store';
+import { currentResults } from '../../state/plan-slice';
 import { formatPercent } from '../format';
+import { JobBar } from './JobBar';
 
 /** A confusion matrix as a table heatmap: rows true class, columns predicted. */
 function Confusion({
@@ -59,7 +61,7 @@ function Confusion({
   );
 }
 
-function Figures({ c }: { c: CompareState }) {
+function Figures({ c }: { c: CompareFigures }) {
   const o = c.original!;
   const p = c.pruned!;
   const rows: [string, string, string, string][] = [
@@ -106,11 +108,11 @@ function Figures({ c }: { c: CompareState }) {
 /** Original and pruned side by side: top-1/top-5, per class, confusion matrices, agreement, KL, latency. */
 export function AccuracyPanel() {
   const sampleSet = useWorkbench((s) => s.sampleSet);
-  const c = useWorkbench((s) => s.recover.compare);
-  const plan = useWorkbench((s) => s.plan);
+  const c = useWorkbench((s) => currentResults(s)?.compare);
+  const job = useWorkbench((s) => s.jobs.compare);
+  const planKey = useWorkbench((s) => s.planKey);
   const [unshade, setUnshade] = useState(false);
-  const running = c.status === 'running';
-  const stale = c.status === 'done' && c.planKey !== JSON.stringify(plan);
+  const running = job.status === 'running';
   return (
     <section className="panel accuracy" aria-label="Accuracy views">
       <h2>Accuracy views</h2>
@@ -118,19 +120,13 @@ export function AccuracyPanel() {
         <button type="button" disabled={!sampleSet || running} onClick={() => void runCompare()}>
           Compare original and pruned
         </button>
-        {running && (
-          <button type="button" onClick={cancelCompare}>
-            Cancel
-          </button>
-        )}
       </div>
-      {running && <p role="status">Measuring…</p>}
-      {c.status === 'error' && <p role="alert">Comparison failed: {c.error}</p>}
-      {c.status === 'done' && c.original && c.pruned && (
+      <JobBar name="Comparison" job={job} unit="samples" planKey={planKey} onCancel={cancelCompare} />
+      {c?.original && c.pruned && (
         <>
           <p className="hint">
-            On {c.samples} samples{stale ? ' — the selection has changed since; compare again.' : '.'}{' '}
-            Accuracy usually collapses right after pruning and recovers with fine-tuning (Recover, below).
+            On {c.samples} samples. Accuracy usually collapses right after pruning and recovers with
+            fine-tuning (Recover, below).
           </p>
           <Figures c={c} />
           {c.original.perClass.length > 0 && (

@@ -1,5 +1,5 @@
 import { useState, type KeyboardEvent } from 'react';
-import type { JobProgress } from '../../state/analysis-slice';
+import type { JobProgress } from '../../state/jobs';
 import { useWorkbench } from '../../state/store';
 import { AutoPlanPanel } from './AutoPlanPanel';
 import { GlobalSweepPanel } from './GlobalSweepPanel';
@@ -24,8 +24,8 @@ function runningText(job: JobProgress): string {
  */
 export function AnalysisPanels() {
   const [view, setView] = useState<View>('plans');
-  const sensitivity = useWorkbench((s) => s.analysis.sensitivity);
-  const sweep = useWorkbench((s) => s.analysis.sweep);
+  const sensitivity = useWorkbench((s) => s.jobs.sensitivity);
+  const sweep = useWorkbench((s) => s.jobs.sweep);
   const extra: Record<View, string> = {
     plans: '',
     sensitivity: runningText(sensitivity),

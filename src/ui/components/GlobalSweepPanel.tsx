@@ -72,6 +72,7 @@ const SweepChart = memo(function SweepChart({ result }: { result: SweepResult })
 export function GlobalSweepPanel() {
   const sampleSet = useWorkbench((s) => s.sampleSet);
   const sweep = useWorkbench((s) => s.analysis.sweep);
+  const sweepJob = useWorkbench((s) => s.jobs.sweep);
   const normalize = useWorkbench((s) => s.analysis.normalize);
   const result = sweep.result;
   return (
@@ -95,13 +96,13 @@ export function GlobalSweepPanel() {
         </label>
         <button
           type="button"
-          disabled={!sampleSet || sweep.status === 'running'}
+          disabled={!sampleSet || sweepJob.status === 'running'}
           onClick={() => void runSweep()}
         >
           Run global sweep
         </button>
       </div>
-      <JobBar name="Global sweep" job={sweep} unit="evaluations" onCancel={() => cancelJob('sweep')} />
+      <JobBar name="Global sweep" job={sweepJob} unit="evaluations" onCancel={() => cancelJob('sweep')} />
       {result && (
         <>
           <SweepChart result={result} />

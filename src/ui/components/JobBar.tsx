@@ -1,4 +1,4 @@
-import type { JobProgress } from '../../state/analysis-slice';
+import type { JobProgress } from '../../state/jobs';
 
 /** "about 12 s left" / "about 3 min left", or '' before an estimate exists. */
 export function formatEta(seconds: number | null): string {
@@ -17,14 +17,17 @@ interface Props {
   onCancel: () => void;
   /** Said after a Cancel, e.g. that partial results are kept. */
   cancelledText?: string;
+  /** The plan on screen: a job that runs for another one says so. */
+  planKey?: string;
 }
 
 /**
  * A long job's progress: what it does, steps done of all, time left, a progress bar and Cancel
  * while it runs; a status line once it was cancelled or failed.
  */
-export function JobBar({ name, job, unit, onCancel, cancelledText }: Props) {
+export function JobBar({ name, job, unit, onCancel, cancelledText, planKey }: Props) {
   if (job.status === 'running') {
+    const other = planKey !== undefined && job.planKey !== null && job.planKey !== planKey;
     const scoring = job.label?.startsWith('Scoring') ?? false;
     const steps =
       job.total > 0 ? `: ${job.done} of ${job.total} ${scoring ? 'samples' : unit}` : ': starting';
@@ -35,6 +38,7 @@ export function JobBar({ name, job, unit, onCancel, cancelledText }: Props) {
           {job.label ?? name}
           {steps}
           {eta ? `, ${eta}` : ''}
+          {other ? ' (for another plan in the history: its results are kept under it)' : ''}
         </span>
         <progress aria-label={`${name} progress`} max={job.total || 1} value={job.done} />
         <button type="button" onClick={onCancel} aria-label={`Cancel ${name.toLowerCase()}`}>

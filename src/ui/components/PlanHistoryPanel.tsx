@@ -8,14 +8,14 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
-import { reopenPlan } from '../../state/plan-history';
+import { plansCompared, reopenPlan } from '../../state/plans-compared';
 import { useWorkbench } from '../../state/store';
 import { formatCount, formatPercent } from '../format';
 
 /** Every evaluated plan: accuracy against FLOPs left, before and after fine-tuning; any can be reopened. */
 export function PlanHistoryPanel() {
-  const history = useWorkbench((s) => s.planHistory);
-  const current = useWorkbench((s) => JSON.stringify(s.plan));
+  const history = useWorkbench(plansCompared);
+  const current = useWorkbench((s) => s.planKey);
   if (history.length === 0) return null;
   const pruned = history
     .filter((r) => r.accuracy !== null)

@@ -1,14 +1,17 @@
-import { cancelPreview, runPreview } from '../../state/actions';
+import { runPreview } from '../../state/actions';
+import { cancelJob } from '../../state/jobs';
+import { currentResults } from '../../state/plan-slice';
 import { useWorkbench } from '../../state/store';
+import { JobBar } from './JobBar';
 import { formatPercent } from '../format';
 
 /** Original vs pruned accuracy and agreement on the sample set, with progress and Cancel. */
 export function PreviewPanel() {
   const sampleSet = useWorkbench((s) => s.sampleSet);
-  const preview = useWorkbench((s) => s.preview);
-  const plan = useWorkbench((s) => s.plan);
-  const stale = preview.status === 'done' && preview.planKey !== JSON.stringify(plan);
-  const running = preview.status === 'running';
+  const preview = useWorkbench((s) => currentResults(s)?.preview);
+  const job = useWorkbench((s) => s.jobs.preview);
+  const planKey = useWorkbench((s) => s.planKey);
+  const running = job.status === 'running';
   return (
     <section className="panel preview" aria-label="Accuracy preview">
       <h2>Accuracy preview</h2>
@@ -24,23 +27,15 @@ export function PreviewPanel() {
         <button type="button" disabled={!sampleSet || running} onClick={() => void runPreview()}>
           Preview accuracy
         </button>
-        {running && (
-          <button type="button" onClick={cancelPreview}>
-            Cancel
-          </button>
-        )}
       </div>
-      {running && (
-        <progress
-          aria-label="Preview progress"
-          max={preview.total || 1}
-          value={preview.done}
-          data-testid="preview-progress"
-        />
-      )}
-      {preview.status === 'cancelled' && <p role="status">Preview cancelled.</p>}
-      {preview.status === 'error' && <p role="alert">Preview failed: {preview.error}</p>}
-      {preview.status === 'done' && (
+      <JobBar
+        name="Preview"
+        job={job}
+        unit="samples"
+        planKey={planKey}
+        onCancel={() => cancelJob('preview')}
+      />
+      {preview && (
         <>
           <table className="preview-results">
             <tbody>
@@ -65,9 +60,10 @@ export function PreviewPanel() {
             </tbody>
           </table>
           <p className="hint">
-            On {preview.samples} samples{stale ? ' — the selection has changed since; preview again.' : '.'}{' '}
-            Accuracy often collapses right after pruning and comes back with fine-tuning (Torch-Pruning's
-            ResNet-56: 93.5% → 28.1% → 92.9%); that is normal.
+            On {preview.samples} samples
+            {preview.quantize !== 'none' ? `, pruned weights quantized to ${preview.quantize}` : ''}. Accuracy
+            often collapses right after pruning and comes back with fine-tuning (Torch-Pruning's ResNet-56:
+            93.5% → 28.1% → 92.9%); that is normal.
           </p>
         </>
       )}

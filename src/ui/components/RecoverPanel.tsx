@@ -4,11 +4,15 @@ import {
   recoveredMatches,
   runFineTune,
   runReestimateBatchNorm,
+  cancelReestimate,
   setFineTuneSettings,
   stopFineTune,
 } from '../../state/recover-actions';
 import { useWorkbench } from '../../state/store';
+import { currentResults } from '../../state/plan-slice';
+import { initialFineTune } from '../../state/recover-slice';
 import { formatPercent } from '../format';
+import { JobBar } from './JobBar';
 
 function NumberField({
   label,
@@ -53,12 +57,17 @@ function NumberField({
 export function RecoverPanel() {
   const sampleSet = useWorkbench((s) => s.sampleSet);
   const st = useWorkbench((s) => s.recover.settings);
-  const bn = useWorkbench((s) => s.recover.bn);
-  const ft = useWorkbench((s) => s.recover.fineTune);
-  const steps = useWorkbench((s) => s.recover.recoveredSteps);
-  const hasRecovered = useWorkbench((s) => s.recover.recoveredPlanKey !== null);
+  const results = useWorkbench(currentResults);
+  const bnJob = useWorkbench((s) => s.jobs.bn);
+  const ftJob = useWorkbench((s) => s.jobs.finetune);
+  const planKey = useWorkbench((s) => s.planKey);
+  const otherRecovered = useWorkbench((s) =>
+    Object.entries(s.results).some(([k, r]) => k !== s.planKey && (r.recovered?.length ?? 0) > 0),
+  );
   const matches = useWorkbench(recoveredMatches);
-  const running = ft.status === 'running' || bn.status === 'running';
+  const ft = results?.fineTune ?? initialFineTune;
+  const steps = results?.recovered ?? [];
+  const running = ftJob.status === 'running' || bnJob.status === 'running';
   const data = ft.curve.map((r) => ({
     epoch: r.epoch,
     loss: Number(r.loss.toFixed(4)),
@@ -77,8 +86,15 @@ export function RecoverPanel() {
           Re-estimate BatchNorm
         </button>
       </div>
-      {bn.status === 'done' && <p role="status">BatchNorm re-estimated in {bn.layers} layers.</p>}
-      {bn.status === 'error' && <p role="alert">BatchNorm re-estimation failed: {bn.error}</p>}
+      <JobBar
+        name="BatchNorm re-estimation"
+        job={bnJob}
+        unit="samples"
+        planKey={planKey}
+        onCancel={cancelReestimate}
+        cancelledText="The weights stay as they were."
+      />
+      {results?.bn && <p role="status">BatchNorm re-estimated in {results.bn.layers} layers.</p>}
       <fieldset disabled={running}>
         <legend>Fine-tune</legend>
         <NumberField
@@ -154,12 +170,17 @@ export function RecoverPanel() {
         <button type="button" disabled={!sampleSet || running} onClick={() => void runFineTune()}>
           Fine-tune
         </button>
-        {ft.status === 'running' && (
+        {ftJob.status === 'running' && (
           <button type="button" onClick={stopFineTune}>
             Stop (keep best)
           </button>
         )}
       </div>
+      {ftJob.status === 'running' && (
+        <p className="hint" data-testid="plan-locked">
+          The ticks are locked while fine-tuning runs; Stop keeps the best weights so far.
+        </p>
+      )}
       {ft.batch && (
         <progress
           aria-label="Fine-tuning progress"
@@ -168,7 +189,9 @@ export function RecoverPanel() {
           title={`epoch ${ft.batch.epoch}`}
         />
       )}
-      {ft.status === 'error' && <p role="alert">Fine-tuning failed: {ft.error}</p>}
+      {ftJob.status === 'error' && ftJob.planKey === planKey && (
+        <p role="alert">Fine-tuning failed: {ftJob.error}</p>
+      )}
       {data.length > 0 && (
         <figure aria-label="Fine-tuning curves: loss and accuracy per epoch" role="img" style={{ margin: 0 }}>
           <LineChart width={320} height={200} data={data} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
@@ -211,7 +234,7 @@ export function RecoverPanel() {
           </tbody>
         </table>
       )}
-      {ft.status === 'done' && (
+      {ft.finished && (
         <p role="status" data-testid="finetune-result">
           Validation accuracy {formatPercent(ft.before, 2)} before → {formatPercent(ft.after, 2)} after
           {ft.klAfter !== null ? ` (KL ${(ft.klBefore ?? 0).toFixed(4)} → ${ft.klAfter.toFixed(4)})` : ''};
@@ -219,15 +242,15 @@ export function RecoverPanel() {
           {ft.stopped ? ', stopped early' : ''}.
         </p>
       )}
-      {hasRecovered && matches && (
+      {matches && (
         <p className="hint" data-testid="recovered-note">
           The download holds the recovered model ({steps.join(', ')}), provenance kept.
         </p>
       )}
-      {hasRecovered && !matches && (
+      {otherRecovered && !matches && (
         <p role="status" data-testid="recovered-stale">
-          The plan changed since recovery: the recovered weights no longer apply; the download holds the plain
-          pruned model. Recover again.
+          This plan has no recovered weights: the download holds the plain pruned model. Recovered weights are
+          kept with the plans they were made for; undo or pick that step in the History to get them back.
         </p>
       )}
     </section>

@@ -23,10 +23,11 @@ const REDUCTIONS: { id: GroupReduction; label: string }[] = [
 export function ScoringControls() {
   const criterion = useWorkbench((s) => s.criterion);
   const hasSamples = useWorkbench((s) => s.sampleSet !== null);
-  const scoring = useWorkbench((s) => s.analysis.scoring);
+  const scoring = useWorkbench((s) => s.jobs.scoring);
+  const scoringCriterion = useWorkbench((s) => s.analysis.scoringCriterion);
   const normalize = useWorkbench((s) => s.analysis.normalize);
   const reduction = useWorkbench((s) => s.analysis.reduction);
-  const shown = scoring.status === 'running' && scoring.criterion ? scoring.criterion : criterion;
+  const shown = scoring.status === 'running' && scoringCriterion ? scoringCriterion : criterion;
   const info = CRITERIA.find((c) => c.id === shown);
   return (
     <div className="scoring-controls">

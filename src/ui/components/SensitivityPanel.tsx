@@ -103,6 +103,7 @@ export function SensitivityPanel() {
   const session = useWorkbench((s) => s.session);
   const sampleSet = useWorkbench((s) => s.sampleSet);
   const sens = useWorkbench((s) => s.analysis.sensitivity);
+  const sensJob = useWorkbench((s) => s.jobs.sensitivity);
   const { settings } = sens;
   const [ratioText, setRatioText] = useState(settings.ratios.map(pct).join(', '));
   const ratiosValid = parseRatios(ratioText) !== null;
@@ -112,7 +113,7 @@ export function SensitivityPanel() {
   );
   if (!session) return null;
   const prunable = session.graph.groups.filter((g) => g.prunable && g.size > 1);
-  const running = sens.status === 'running';
+  const running = sensJob.status === 'running';
   const result = sens.result;
   const curves = result?.curves ?? sens.partial;
   const ratios = result?.ratios ?? settings.ratios;
@@ -194,7 +195,7 @@ export function SensitivityPanel() {
       </div>
       <JobBar
         name="Sensitivity analysis"
-        job={sens}
+        job={sensJob}
         unit="evaluations"
         onCancel={() => cancelJob('sensitivity')}
         cancelledText={sens.partial.length > 0 ? 'The curves finished so far are kept below.' : undefined}

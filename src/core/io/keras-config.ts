@@ -15,6 +15,7 @@
  * outputs. `kerasLayerOrder` reproduces it; for files Keras wrote it equals the config's order.
  */
 import type { KerasLayerJSON, KerasModelTopology } from '../ir/keras-json';
+import { validateModelConfig } from '../ir/validate-config';
 import { ModelLoadError } from './errors';
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
@@ -327,6 +328,7 @@ function buildModelNode(
 
 /** The tree of a Keras 2 / TF.js form topology (nested models as subtrees). */
 export function kerasModelTree(topology: KerasModelTopology): KerasModelNode {
+  validateModelConfig(topology);
   const t = topology as unknown as Record<string, unknown>;
   const mc = isRecord(t['model_config']) ? t['model_config'] : t;
   const cfg = mc['config'];

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelArtifactsData, WeightTensor } from '../ir/artifacts';
+import { ModelLoadError } from './errors';
 
 /** Byte size of one element of a weight dtype. */
 function bytesPer(_dtype: WeightTensor['dtype']): number {
@@ -68,9 +69,203 @@ export function toTfArtifacts(a: ModelArtifactsData): tf.io.ModelArtifacts {
   return out;
 }
 
-/** Loads artifacts as a live `tf.LayersModel` on the active backend. The caller owns (disposes) it. */
+/**
+ * tfjs's Container.fromConfig files layers under their top-level `name` and finds callers under
+ * `config.name`; Keras always writes both, hand-made and some converted configs only the second.
+ * Fills in the missing one (and a missing `inbound_nodes`), so the two can never disagree.
+ */
+function withTopLevelNames(topology: unknown): unknown {
+  const fill = (mc: unknown): unknown => {
+    if (!isRecord(mc) || !isRecord(mc['config']) || !Array.isArray(mc['config']['layers'])) return mc;
+    const functional = mc['class_name'] !== 'Sequential';
+    const layers = (mc['config']['layers'] as unknown[]).map((e) => {
+      if (!isRecord(e)) return e;
+      const out: Record<string, unknown> = { ...(fill(e) as Record<string, unknown>) };
+      const name = isRecord(e['config']) ? e['config']['name'] : undefined;
+      if (functional && out['name'] === undefined && typeof name === 'string') out['name'] = name;
+      if (functional && out['inbound_nodes'] === undefined) out['inbound_nodes'] = [];
+      return out;
+    });
+    return { ...mc, config: { ...mc['config'], layers } };
+  };
+  if (isRecord(topology) && isRecord(topology['model_config']))
+    return { ...topology, model_config: fill(topology['model_config']) };
+  return fill(topology);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Every layer entry of a topology with its class (nested models included), for naming the layer at fault. */
+function layerEntries(
+  topology: unknown,
+): { name: string; className: string; config: Record<string, unknown> }[] {
+  const out: { name: string; className: string; config: Record<string, unknown> }[] = [];
+  const walk = (mc: unknown, depth: number): void => {
+    if (!isRecord(mc) || depth > 32) return;
+    const cfg = mc['config'];
+    const layers = Array.isArray(cfg) ? cfg : isRecord(cfg) ? cfg['layers'] : undefined;
+    if (!Array.isArray(layers)) return;
+    for (const e of layers) {
+      if (!isRecord(e) || !isRecord(e['config'])) continue;
+      const name = e['config']['name'];
+      if (typeof name === 'string' && typeof e['class_name'] === 'string')
+        out.push({ name, className: e['class_name'], config: e['config'] });
+      walk(e, depth + 1);
+    }
+  };
+  walk(isRecord(topology) && isRecord(topology['model_config']) ? topology['model_config'] : topology, 0);
+  return out;
+}
+
+/** Layer classes tfjs can build (its serialization registry), plus the model classes. */
+function tfjsKnowsClass(className: string): boolean {
+  const map = tf.serialization.SerializationMap.getMap().classNameMap as Record<string, unknown>;
+  return Object.prototype.hasOwnProperty.call(map, className);
+}
+
+/**
+ * tfjs's own message as one short sentence naming the layer where it can be found: "Unknown layer:
+ * FooLayer. This may be due to..." (three lines) becomes "Layer 'x' has class 'FooLayer', which
+ * TensorFlow.js cannot build."; anything else keeps its first line, cut at 200 characters.
+ */
+export function describeTfjsError(e: unknown, topology: unknown): { message: string; layer?: string } {
+  const raw = e instanceof Error ? e.message : String(e);
+  const first = (raw.split('\n')[0] ?? '').trim();
+  const entries = layerEntries(topology);
+  const unknown =
+    /^Unknown (layer|initializer|regularizer|constraint|activation|loss|metric): ?([^.\s]*)/.exec(first);
+  if (unknown) {
+    const [, kind, value] = unknown;
+    const owner =
+      kind === 'layer'
+        ? entries.find((l) => l.className === value)
+        : entries.find((l) =>
+            Object.values(l.config).some((v) => v === value || (isRecord(v) && v['class_name'] === value)),
+          );
+    const what = kind === 'layer' ? `class '${value}'` : `${kind} '${value}'`;
+    return owner
+      ? { message: `Layer '${owner.name}' has ${what}, which TensorFlow.js cannot build.`, layer: owner.name }
+      : { message: `The model uses ${what}, which TensorFlow.js cannot build.` };
+  }
+  const shape = /expected (\S+) to have shape (\[[^\]]*\]) but got array with shape (\[[^\]]*\])/.exec(first);
+  if (shape) {
+    return {
+      message: `The model expects input '${shape[1]}' of shape ${shape[2]!.replace(/null/g, '?')}, but was given ${shape[3]}.`,
+    };
+  }
+  // The longest layer name the message mentions as a whole word is the best guess at the culprit.
+  const named = entries
+    .filter((l) =>
+      new RegExp(`(^|[^\\w/])${l.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w/])`).test(first),
+    )
+    .sort((a, b) => b.name.length - a.name.length)[0];
+  const text = first.length > 200 ? `${first.slice(0, 200)}...` : first;
+  return named
+    ? {
+        message: `TensorFlow.js could not build layer '${named.name}' (${named.className}): ${text}`,
+        layer: named.name,
+      }
+    : { message: `TensorFlow.js could not build the model: ${text || 'no reason given'}` };
+}
+
+function registeredVariableNames(): Set<string> {
+  const state = (tf.engine() as unknown as { state: { registeredVariables: Record<string, tf.Variable> } })
+    .state;
+  return new Set(Object.keys(state.registeredVariables));
+}
+
+/** Disposes the variables tfjs registered since `before` (the weights of a half-built model). */
+function disposeVariablesSince(before: Set<string>): void {
+  const state = (tf.engine() as unknown as { state: { registeredVariables: Record<string, tf.Variable> } })
+    .state;
+  for (const [name, v] of Object.entries(state.registeredVariables)) {
+    if (!before.has(name) && !v.isDisposed) v.dispose();
+  }
+}
+
+/**
+ * Loads artifacts as a live `tf.LayersModel` on the active backend. The caller owns (disposes) it.
+ * Throws `ModelLoadError('BUILD_FAILED')` naming the layer when tfjs cannot build or fill the model,
+ * after disposing every tensor the failed attempt made (tfjs leaks a half-built model's weights).
+ * The topology is built first without weights, then the weights are written in one `tf.tidy`, so a
+ * weight tfjs refuses leaves nothing behind either.
+ */
 export async function loadLayersModelFromArtifacts(a: ModelArtifactsData): Promise<tf.LayersModel> {
-  return tf.loadLayersModel(tf.io.fromMemory(toTfArtifacts(a)));
+  const topology = withTopLevelNames(tfjsCompatibleTopology(a.modelTopology));
+  for (const l of layerEntries(topology)) {
+    if (!tfjsKnowsClass(l.className)) {
+      throw new ModelLoadError(
+        'BUILD_FAILED',
+        `Layer '${l.name}' has class '${l.className}', which TensorFlow.js cannot build.`,
+        { layer: l.name },
+      );
+    }
+  }
+  const before = registeredVariableNames();
+  let model: tf.LayersModel;
+  try {
+    const handler = tf.io.fromMemory({
+      modelTopology: topology as tf.io.ModelArtifacts['modelTopology'],
+      format: a.format ?? 'layers-model',
+      generatedBy: a.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+      ...(a.userDefinedMetadata
+        ? { userDefinedMetadata: a.userDefinedMetadata as Record<string, object> }
+        : {}),
+    });
+    model = await tf.loadLayersModel(handler);
+  } catch (e) {
+    disposeVariablesSince(before);
+    throw new ModelLoadError('BUILD_FAILED', ...buildFailure(e, topology));
+  }
+  try {
+    tf.tidy(() => {
+      const values: tf.NamedTensorMap = {};
+      for (const w of a.weights) values[w.name] = tf.tensor(w.values, w.shape, w.dtype);
+      model.loadWeights(values, true);
+    });
+  } catch (e) {
+    model.dispose();
+    disposeVariablesSince(before);
+    throw new ModelLoadError('BUILD_FAILED', ...buildFailure(e, topology));
+  }
+  return model;
+}
+
+function buildFailure(e: unknown, topology: unknown): [string, { layer?: string }] {
+  if (e instanceof ModelLoadError) return [e.message, e.layer === undefined ? {} : { layer: e.layer }];
+  const d = describeTfjsError(e, topology);
+  return [d.message, d.layer === undefined ? {} : { layer: d.layer }];
+}
+
+/**
+ * `model.predict(x)` with tfjs's input-shape complaint ("Error when checking : expected conv1_input
+ * to have shape [null,28,28,1] but got array with shape [1,32,32,3]") as a typed `BAD_SAMPLES` error
+ * saying what the model expects; any other failure is `BUILD_FAILED`. The caller owns the result.
+ */
+export function predictChecked(model: tf.LayersModel, x: tf.Tensor): tf.Tensor | tf.Tensor[] {
+  const want = model.inputs[0]?.shape;
+  if (model.inputs.length === 1 && want) {
+    const ok =
+      want.length === x.shape.length && want.every((d, i) => i === 0 || d === null || d === x.shape[i]);
+    if (!ok) {
+      const fmt = (s: readonly (number | null)[]) =>
+        s
+          .slice(1)
+          .map((d) => d ?? '?')
+          .join('x');
+      throw new ModelLoadError(
+        'BAD_SAMPLES',
+        `The model expects inputs of ${fmt(want)} (shape [${want.map((d) => d ?? '?').join(', ')}]), but was given ${fmt(x.shape)}: resize or preprocess the samples to ${fmt(want)}.`,
+      );
+    }
+  }
+  try {
+    return model.predict(x);
+  } catch (e) {
+    throw new ModelLoadError('BUILD_FAILED', ...buildFailure(e, model.toJSON(null, false)));
+  }
 }
 
 /** Splits tfjs' saved weight buffer back into decoded weights (float32/int32 only, as tfjs saves). */

@@ -308,7 +308,7 @@ describe('buildModelIR: errors name the layer and quote the bad value', () => {
         ]),
       ),
     );
-    expect(cycle.code).toBe('BAD_TOPOLOGY');
+    expect(cycle.code).toBe('CYCLE');
     expect(cycle.message).toMatch(/cycle: a -> b -> a/);
     const dup = catchError(() =>
       buildModelIR(fun([input, layer('ReLU', { name: 'in' }, [[['in', 0, 0, {}]]])])),

@@ -21,6 +21,13 @@ import {
 import type { ModelArtifactsData, WeightTensor } from './artifacts';
 import type { KerasLayerJSON, KerasModelTopology } from './keras-json';
 import type { LayerIR, LayerWeightRef, ModelIR, Shape } from './model-ir';
+import { validateModelConfig } from './validate-config';
+
+/**
+ * Most values one layer may output for one sample (float32: 512 MB). Far above real CNNs (VGG16's
+ * largest is 3.2M at 224x224) and far below what a hostile `batch_input_shape` can ask for.
+ */
+export const MAX_ACTIVATION_VALUES = 2 ** 27;
 
 /** The part of a topology that holds `class_name` and `config` (tfjs-converted files nest it in `model_config`). */
 export interface ModelConfigJSON {
@@ -481,6 +488,14 @@ function bindWeights(
         `Weight '${spec.role}' of layer '${layer.name}' (${layer.className}) has shape ${fmt(got)}, but the layer's config and input imply ${fmt(want)} (manifest name '${f.weight.name}').`,
       );
     }
+    if (f.weight.dtype !== 'float32') {
+      // tfjs would reinterpret the int32 bytes as floats (or refuse the dtype): never what the file meant.
+      throw new ModelLoadError(
+        'BAD_WEIGHTS',
+        `Weight '${f.weight.name}' of layer '${layer.name}' (${layer.className}) is declared ${f.weight.dtype}; a ${spec.role} holds float32 values.`,
+        { layer: layer.name },
+      );
+    }
     return { role: spec.role, weightIndex: f.index, shape: [...got] };
   });
 }
@@ -518,6 +533,7 @@ function channelsFromWeights(
  * gives layers `img, base/conv1, out` with `base/conv1` fed by `img`.
  */
 export function buildModelIR(a: ModelArtifactsData): ModelIR {
+  validateModelConfig(a.modelTopology);
   const mc = modelConfigOf(a.modelTopology);
   topologyLayers(mc);
   const cls = mc.class_name;
@@ -607,6 +623,14 @@ export function buildModelIR(a: ModelArtifactsData): ModelIR {
         const rank = first?.length ?? 2;
         output = [...Array<null>(Math.max(rank, 2) - 1).fill(null), typeof count === 'number' ? count : null];
       }
+    }
+    const size = output.slice(1).reduce<number>((n, d) => n * (d ?? 1), 1);
+    if (size > MAX_ACTIVATION_VALUES) {
+      throw new ModelLoadError(
+        'LIMIT_EXCEEDED',
+        `Layer '${p.name}' (${p.className}) outputs ${fmt(output)} = ${size} values per sample, over the limit of ${MAX_ACTIVATION_VALUES} (a ${(MAX_ACTIVATION_VALUES * 4) / 2 ** 20} MB activation).`,
+        { layer: p.name },
+      );
     }
     if (rule.status === 'unknown' || (guessed && output.slice(1).some((d) => d === null)))
       uncertain.add(p.name);

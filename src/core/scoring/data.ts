@@ -18,6 +18,8 @@ import { outputKind, taylorBatch, taylorImportance } from './taylor';
 import { reduceTerms } from './reduce';
 import { isDataBased, type Criterion, type DataScoreOptions } from './types';
 import { scoreGroups } from './weights';
+import { ModelLoadError } from '../io/errors';
+import { describeNonFinite, nonFiniteWeights } from '../io/weight-health';
 
 /** Checks that the set fits the model's single input (`[h, w, c]`) and, for Taylor, its classes. */
 function assertFits(model: tf.LayersModel, set: SampleSet, criterion: Criterion): void {
@@ -100,6 +102,15 @@ export async function scoreGroupsWithData(
   options: DataScoreOptions = {},
 ): Promise<Record<string, Float32Array>> {
   if (!isDataBased(criterion)) return scoreGroups(ir, artifacts, graph, criterion, options);
+  const broken = nonFiniteWeights(artifacts);
+  if (broken.length > 0) {
+    // Every activation downstream of a NaN/Inf weight is NaN/Inf too: the scores would mean nothing.
+    throw new ModelLoadError(
+      'BAD_WEIGHTS',
+      `The '${criterion}' criterion runs the model on data, but its weights hold NaN or Inf values: ${describeNonFinite(broken)}. Use a weight-based criterion (l1, l2, fpgm) or fix the model.`,
+      { layer: broken[0]!.layer },
+    );
+  }
   const { signal, onProgress, yieldEvery } = options;
   const batchSize = options.batchSize ?? (criterion === 'taylor' ? 8 : 16);
   if (!Number.isInteger(batchSize) || batchSize < 1) {

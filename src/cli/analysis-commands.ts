@@ -4,8 +4,7 @@
  * common flags and calls in here; flags are checked before any model is read, so usage errors
  * exit 2 at once.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadModel, type OpenedModel } from '../core/load';
 import { makeCostModel } from '../core/metrics/costs';
@@ -33,6 +32,7 @@ import {
   toCsv,
 } from '../core/sensitivity';
 import { readModelInput } from '../node/fs-files';
+import { checkOutput, writeOutputFiles } from '../node/write-output';
 
 /** A mistake on the command line: exit code 2. */
 export class UsageError extends Error {}
@@ -101,12 +101,13 @@ export const PRUNE_PLAN_HELP = `      Choosing the filters (instead of --plan):
 
 export const SENSITIVITY_HELP = `  prunelab sensitivity <model> --samples <set.plss> --out <prefix> [--criterion l1]
                  [--groups N] [--ratios 0.1,0.2,...,0.9] [--max-samples n] [--batch-size 64]
-                 [--sweep] [--normalize mean] [--json]
+                 [--sweep] [--normalize mean] [--force] [--json]
       Prunes each prunable layer alone at each ratio (default 10% to 90%) by --criterion and
       measures accuracy on the sample set (agreement with the original without labels); --groups N
       analyses only the N layers with most parameters at stake. Writes <prefix>.csv (one row per
       layer and ratio) and <prefix>.json. --sweep also writes <prefix>-sweep.csv/.json: global
-      plans removing 10% to 70% of the FLOPs by --criterion and by random scores, measured the same way.`;
+      plans removing 10% to 70% of the FLOPs by --criterion and by random scores, measured the same way.
+      Existing output files are refused unless --force; each is written whole or not at all.`;
 
 function fraction(flag: string, v: string, { open = false }: { open?: boolean } = {}): number {
   const x = Number(v);
@@ -325,6 +326,7 @@ export async function sensitivity(args: string[]): Promise<void> {
       'batch-size': { type: 'string' },
       normalize: { type: 'string' },
       sweep: { type: 'boolean' },
+      force: { type: 'boolean' },
       json: { type: 'boolean' },
     },
     allowPositionals: true,
@@ -342,6 +344,12 @@ export async function sensitivity(args: string[]): Promise<void> {
     values['batch-size'] === undefined ? undefined : positiveInt('batch-size', values['batch-size']);
   const path = positionals[0];
   if (!path) throw new UsageError('Missing the model argument (a model.json, a folder or a zip).');
+  const prefix = values.out;
+  const force = values.force === true;
+  const outputs = [`${prefix}.csv`, `${prefix}.json`];
+  if (values.sweep) outputs.push(`${prefix}-sweep.csv`, `${prefix}-sweep.json`);
+  // Refused before the analysis, which takes long; written only when everything is measured.
+  for (const o of outputs) await checkOutput(o, 'file', force);
   const m = await loadModel(await readModelInput(path));
   const set = await readSampleSet(values.samples);
   const scores = await scoresFor(m, criterion, values.samples, maxSamples);
@@ -360,11 +368,11 @@ export async function sensitivity(args: string[]): Promise<void> {
     ...(progressLine('sensitivity') ? { onProgress: progressLine('sensitivity')! } : {}),
   });
   const seconds = (performance.now() - t0) / 1000;
-  const prefix = values.out;
-  await mkdir(dirname(prefix), { recursive: true });
   const written = [`${prefix}.csv`, `${prefix}.json`];
-  await writeFile(written[0]!, toCsv(result));
-  await writeFile(written[1]!, `${JSON.stringify(result, null, 2)}\n`);
+  const contents: { path: string; bytes: string }[] = [
+    { path: written[0]!, bytes: toCsv(result) },
+    { path: written[1]!, bytes: `${JSON.stringify(result, null, 2)}\n` },
+  ];
   let sweepSeconds: number | undefined;
   if (values.sweep) {
     const t1 = performance.now();
@@ -376,9 +384,12 @@ export async function sensitivity(args: string[]): Promise<void> {
     });
     sweepSeconds = (performance.now() - t1) / 1000;
     written.push(`${prefix}-sweep.csv`, `${prefix}-sweep.json`);
-    await writeFile(written[2]!, sweepToCsv(sweep));
-    await writeFile(written[3]!, `${JSON.stringify(sweep, null, 2)}\n`);
+    contents.push(
+      { path: written[2]!, bytes: sweepToCsv(sweep) },
+      { path: written[3]!, bytes: `${JSON.stringify(sweep, null, 2)}\n` },
+    );
   }
+  await writeOutputFiles(contents, { force });
   const summary = {
     criterion,
     samples: result.samples,

@@ -1,11 +1,13 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel, type OpenedModel } from '../core/load';
 import { makeCostModel } from '../core/metrics/costs';
-import { planModelMismatch, type PruningPlan } from '../core/plan/plan';
-import { validatePlan } from '../core/plan/validate';
+import type { PruningPlan } from '../core/plan/plan';
+import { parsePlanFile, PLAN_FILE_LIMITS } from '../core/plan/plan-file';
+import type { ChannelGraph } from '../core/graph/types';
+import { isModelLoadError, ModelLoadError } from '../core/io/errors';
 import { applyPlan } from '../core/surgery/apply-plan';
 import { writeTfjsModel, type TfjsQuantization } from '../core/io/export-tfjs';
 import { writeKerasH5 } from '../core/io/keras-h5';
@@ -14,6 +16,7 @@ import { modelFingerprint } from '../core/io/fingerprint';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { evaluateModels } from '../core/evaluate/evaluate';
 import { readModelInput } from '../node/fs-files';
+import { checkOutput, OutputExistsError, writeOutputFile, writeOutputFolder } from '../node/write-output';
 import { initNodeBackend } from '../node/tf-node';
 import { FINETUNE_HELP, finetune, readSamples } from './recover-commands';
 import {
@@ -36,7 +39,7 @@ Usage:
       prunable) and totals. --json prints one JSON object.
 
   prunelab prune <model> --out <dir|file> [--criterion <c>] [--ratio 0.5] [--plan plan.json]
-                 [--format tfjs|keras|h5] [--quantize none|float16|uint8|uint16] [--json]
+                 [--format tfjs|keras|h5] [--quantize none|float16|uint8|uint16] [--force] [--json]
       Removes the lowest --ratio of the filters of every prunable layer by --criterion (rounded
       down, never all of a layer), or exactly the channels a plan file lists, and writes the pruned
       model (model.json + weight files) to --out, with the provenance record in
@@ -44,6 +47,9 @@ Usage:
       --format h5 one Keras 2 .h5 file at --out (provenance in their metadata); --quantize
       stores TF.js weights as float16/uint8/uint16. A plan file saved by the workbench carries
       the model's fingerprint and is refused for another model. --json prints a summary object.
+      The output is written to a temporary sibling and renamed into place, so a failure leaves
+      what was there before; an existing non-empty --out folder (or an existing file for keras/h5)
+      is refused unless --force, which replaces it whole.
 ${PRUNE_PLAN_HELP}
 
   <model> is a model.json (with its weight files), a folder, a zip, a Keras .h5 or a .keras file.
@@ -61,7 +67,8 @@ Options:
   --backend wasm|cpu   TensorFlow.js backend (default wasm)
   -h, --help           this text
 
-Errors go to stderr with exit code 1 (2 for bad usage).`;
+Errors go to stderr as 'prunelab <command>: error [CODE]: message' (CODE names the kind of problem,
+e.g. BAD_PLAN, MISSING_SHARD, PATH_ESCAPE) with exit code 1 (2 for bad usage).`;
 
 function print(obj: unknown): void {
   process.stdout.write(`${JSON.stringify(obj, null, 2)}\n`);
@@ -141,6 +148,7 @@ async function prune(args: string[]): Promise<void> {
       json: { type: 'boolean' },
       format: { type: 'string' },
       quantize: { type: 'string' },
+      force: { type: 'boolean' },
       ...PLAN_FLAG_OPTIONS,
     },
     allowPositionals: true,
@@ -159,16 +167,15 @@ async function prune(args: string[]): Promise<void> {
     throw new UsageError('--quantize applies to --format tfjs only (Keras files keep float32 weights).');
   }
   const m = await open(positionals[0]);
+  const force = values.force === true;
   let plan: PruningPlan;
   let report: PlanReport | null = null;
   if (values.plan) {
-    plan = JSON.parse(await readFile(values.plan, 'utf8')) as PruningPlan;
-    const mismatch = planModelMismatch(plan, modelFingerprint(m.ir), m.ir.name);
-    if (mismatch) throw new Error(`Plan '${values.plan}': ${mismatch}`);
-    const problems = validatePlan(m.graph, plan);
-    if (problems.length)
-      throw new Error(`Plan '${values.plan}' does not fit this model:\n  ${problems.join('\n  ')}`);
+    plan = await readPlanFile(values.plan, m.graph, modelFingerprint(m.ir), m.ir.name);
+    await checkOutput(values.out, format === 'tfjs' ? 'folder' : 'file', force);
   } else {
+    // Refused before any scoring, which can take long on a sample set.
+    await checkOutput(values.out, format === 'tfjs' ? 'folder' : 'file', force);
     // Any criterion, per layer or global to a budget (analysis-commands.ts).
     ({ plan, report } = await planFromFlags(m, settings));
   }
@@ -178,14 +185,12 @@ async function prune(args: string[]): Promise<void> {
   const { artifacts } = applyPlan(m.artifacts, plan, m.ir, m.graph);
   let files: { path: string; bytes: Uint8Array }[];
   if (format === 'tfjs') {
-    await mkdir(values.out, { recursive: true });
     files = writeTfjsModel(artifacts, { quantize });
-    for (const f of files) await writeFile(join(values.out, f.path), f.bytes);
+    await writeOutputFolder(values.out, files, { force });
   } else {
     // A single file, named by --out (Keras 3 .keras archive or Keras 2 full-model .h5).
-    await mkdir(dirname(values.out), { recursive: true });
     const bytes = format === 'keras' ? await writeKerasV3(artifacts) : await writeKerasH5(artifacts);
-    await writeFile(values.out, bytes);
+    await writeOutputFile(values.out, bytes, { force });
     files = [{ path: basename(values.out), bytes }];
   }
   const summary = {
@@ -202,6 +207,36 @@ async function prune(args: string[]): Promise<void> {
   process.stdout.write(
     `Removed ${summary.removed} filters. Params ${before.params} -> ${after.params}, FLOPs ${before.flops} -> ${after.flops}.\n${report ? `${reportLine(report)}\n` : ''}Wrote ${format === 'tfjs' ? files.map((f) => join(values.out!, f.path)).join(', ') : values.out}\n`,
   );
+}
+
+/**
+ * Reads `--plan` through the one plan-file parser (core/plan/plan-file.ts): every failure, unreadable
+ * file included, is BAD_PLAN naming the file.
+ */
+async function readPlanFile(
+  path: string,
+  graph: ChannelGraph,
+  fingerprint: string,
+  modelName: string,
+): Promise<PruningPlan> {
+  let text: string;
+  try {
+    const size = (await stat(path)).size;
+    if (size > PLAN_FILE_LIMITS.maxBytes) {
+      throw new ModelLoadError(
+        'BAD_PLAN',
+        `Plan file '${path}' is ${size.toLocaleString('en-US')} bytes, over the limit of ${PLAN_FILE_LIMITS.maxBytes.toLocaleString('en-US')} for a plan file.`,
+        { file: path },
+      );
+    }
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if (isModelLoadError(e)) throw e;
+    const why =
+      (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${oneLine(e)})`;
+    throw new ModelLoadError('BAD_PLAN', `Plan file '${path}' ${why}.`, { file: path });
+  }
+  return parsePlanFile(text, path, { graph, fingerprint, modelName });
 }
 
 async function evaluate(args: string[]): Promise<void> {
@@ -281,10 +316,38 @@ export async function main(argv: string[]): Promise<number> {
     await run(rest);
     return 0;
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`prunelab ${command}: ${msg}\n`);
-    return e instanceof UsageError || (e instanceof TypeError && 'code' in e) ? 2 : 1;
+    process.stderr.write(`prunelab ${command}: ${errorText(e)}\n`);
+    return e instanceof UsageError ||
+      e instanceof OutputExistsError ||
+      (e instanceof TypeError && 'code' in e)
+      ? 2
+      : 1;
   }
+}
+
+/** The longest message printed for an error that is not a typed one (tfjs' can run to pages). */
+const MAX_UNTYPED_MESSAGE = 500;
+/** The longest message printed for a typed error (they are short by design; this is a backstop). */
+const MAX_TYPED_MESSAGE = 4000;
+
+/** An error's message on one line, capped: what an unexpected error prints, never its stack. */
+function oneLine(e: unknown): string {
+  const msg = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ').trim();
+  return msg.length > MAX_UNTYPED_MESSAGE ? `${msg.slice(0, MAX_UNTYPED_MESSAGE)}…` : msg || String(e);
+}
+
+/**
+ * What stderr says for an error: `error [CODE]: message` for a typed load error (its message may list
+ * problems on indented lines), the plain message for a usage error, one capped line for anything else.
+ */
+export function errorText(e: unknown): string {
+  if (isModelLoadError(e)) {
+    const msg =
+      e.message.length > MAX_TYPED_MESSAGE ? `${e.message.slice(0, MAX_TYPED_MESSAGE)}…` : e.message;
+    return `error [${e.code}]: ${msg}`;
+  }
+  if (e instanceof UsageError || e instanceof OutputExistsError) return e.message;
+  return oneLine(e);
 }
 
 const isMain = process.argv[1] !== undefined && /prunelab(\.mjs)?$|cli[\\/]main\.ts$/.test(process.argv[1]);

@@ -3,8 +3,8 @@
  * with the Node decoder, preprocessing guessed from the model's input shape), and
  * `prunelab finetune`, which recovers a pruned model and writes it with its provenance.
  */
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as tf from '@tensorflow/tfjs';
 import type { InputFile } from '../core/ir/artifacts';
@@ -19,15 +19,17 @@ import { writeTfjsModel } from '../core/io/export-tfjs';
 import { artifactsAfterFineTune, fineTune, fineTuneRecord, type OptimizerName } from '../core/train';
 import { decodeImageNode } from '../node/decode-image';
 import { readModelInput } from '../node/fs-files';
+import { checkOutput, writeOutputFolder } from '../node/write-output';
 import { UsageError } from './analysis-commands';
 
 export const FINETUNE_HELP = `  prunelab finetune <pruned model> --samples <dir|zip|set.plss> --out <dir> [--teacher <original model>]
                     [--epochs 1] [--batch-size 32] [--lr 0.001] [--optimizer adam|sgd|momentum]
-                    [--val-split 0.2] [--temperature 4] [--alpha 0.5] [--json]
+                    [--val-split 0.2] [--temperature 4] [--alpha 0.5] [--force] [--json]
       Fine-tunes a pruned model on the samples (a held-out --val-split scores each epoch; the best
       weights are kept), distilled from --teacher when given (no labels needed then), and writes it
       to --out (TF.js) with its provenance record and a finetune entry. --json prints the
-      validation accuracy (and KL from the teacher) before and after.`;
+      validation accuracy (and KL from the teacher) before and after. An existing non-empty
+      --out folder is refused unless --force, which replaces it whole once training is done.`;
 
 /** Samples read from the command line, as the model reads them, with any skipped images. */
 export interface CliSamples {
@@ -80,6 +82,7 @@ export async function finetune(args: string[]): Promise<void> {
       'val-split': { type: 'string' },
       temperature: { type: 'string' },
       alpha: { type: 'string' },
+      force: { type: 'boolean' },
       json: { type: 'boolean' },
     },
     allowPositionals: true,
@@ -94,6 +97,9 @@ export async function finetune(args: string[]): Promise<void> {
   const epochs = num(values.epochs, 1, 'epochs');
   const batchSize = num(values['batch-size'], 32, 'batch-size');
   const valSplit = num(values['val-split'], 0.2, 'val-split');
+  const force = values.force === true;
+  // Refused before training, which takes long; the folder is swapped in whole at the end.
+  await checkOutput(values.out, 'folder', force);
   const opened = await loadModel(await readModelInput(positionals[0]));
   const model = await loadLayersModelFromArtifacts(opened.artifacts);
   let teacher: tf.LayersModel | undefined;
@@ -127,11 +133,7 @@ export async function finetune(args: string[]): Promise<void> {
     });
     const artifacts = await artifactsAfterFineTune(opened.artifacts, model, record);
     const files = writeTfjsModel(artifacts);
-    for (const f of files) {
-      const p = join(values.out, f.path);
-      await mkdir(dirname(p), { recursive: true });
-      await writeFile(p, f.bytes);
-    }
+    await writeOutputFolder(values.out, files, { force });
     const summary = {
       samples: samples.source.count,
       kind: samples.kind,

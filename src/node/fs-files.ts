@@ -5,8 +5,11 @@
  * walk does not follow symlinks out of the folder and stops at named limits on files and bytes.
  */
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { ModelLoadError } from '../core/io/errors';
+import { formatLimit } from '../core/io/limits';
+import { confineManifestPath } from '../core/io/tfjs-format';
+import { confinedPath } from '../core/io/zip';
 import type { InputFile } from '../core/ir/artifacts';
 
 /** Named limits on what one command-line input may read from disk. */
@@ -37,7 +40,7 @@ function budget(input: string, limits: InputLimits) {
     if (bytes > limits.maxBytes) {
       throw new ModelLoadError(
         'LIMIT_EXCEEDED',
-        `'${input}' holds more than ${fmt(limits.maxBytes)} bytes (at '${file}'), the limit for one input.`,
+        `'${input}' holds more than ${formatLimit(limits.maxBytes)} (at '${file}'), the limit for one input.`,
         { file: input },
       );
     }
@@ -132,34 +135,39 @@ async function confinedShard(
   raw: string,
   modelFile: string,
 ): Promise<string | null> {
+  const shown = raw.length > 120 ? `${raw.slice(0, 117)}...` : raw;
   const escape = (why: string) =>
     new ModelLoadError(
       'PATH_ESCAPE',
-      `Weight path '${raw.length > 120 ? `${raw.slice(0, 120)}…` : raw}' in '${modelFile}' ${why}; weight files must be in the model's own folder.`,
+      `'${modelFile}' lists the weight file '${shown}', whose path leaves the model's folder (${why}). ` +
+        `Only files beside ${modelFile} or below it are read.`,
       { file: modelFile },
     );
-  if (raw.includes('\0')) throw escape('holds a NUL character');
-  // Manifest paths are URL-like and relative: '/' and '\' both separate, and a drive or root is absolute.
-  const posixish = raw.replace(/\\/g, '/');
-  if (
-    isAbsolute(raw) ||
-    posixish.startsWith('/') ||
-    /^[A-Za-z]:/.test(posixish) ||
-    /^[a-z]+:\/\//i.test(raw)
-  ) {
-    throw escape('is absolute');
-  }
-  const n = normalize(posixish);
-  if (n === '..' || n.startsWith(`..${sep}`) || n.startsWith('../')) throw escape('leaves the folder');
-  const full = join(dir, n);
-  let real: string;
+  // The loader's own rule first (absolute, drive letter, '..' above the folder, URL-encoded too).
+  confineManifestPath(raw, modelFile);
+  if (raw.includes('\0')) throw escape('a NUL character');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw escape('an absolute URL');
+  const candidates = [raw];
   try {
-    real = await realpath(full);
+    candidates.push(decodeURIComponent(raw));
   } catch {
-    return null;
+    // Not URL-encoded.
   }
-  if (!isInside(dirReal, real)) throw escape(`leads outside it (to '${real}')`);
-  return full;
+  for (const c of candidates) {
+    const confined = confinedPath(c);
+    if ('escape' in confined) throw escape(confined.escape);
+    const full = join(dir, confined.path);
+    let real: string;
+    try {
+      real = await realpath(full);
+    } catch {
+      continue; // not there under this spelling
+    }
+    // A symlink (the file, or a folder on the way) that leads out is an escape too.
+    if (!isInside(dirReal, real)) throw escape(`a symlink to '${real}'`);
+    return full;
+  }
+  return null;
 }
 
 /**

@@ -67,6 +67,11 @@ describe('parsePlanFile', () => {
       ctx,
     );
     expect(saved.model).toEqual({ fingerprint: ctx.fingerprint, name: 'm' });
+    // A byte order mark (Windows editors) is no error.
+    expect(parsePlanFile('\ufeff{"version":1,"remove":{}}', 'p.json', ctx)).toEqual({
+      version: 1,
+      remove: {},
+    });
     // Without a model only the shape is checked; aliases stay as written.
     expect(parsePlanFile('{"version":1,"remove":{"b":[3,1],"a":[2]}}', 'p.json')).toEqual({
       version: 1,

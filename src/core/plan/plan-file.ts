@@ -47,6 +47,8 @@ export function parsePlanFile(text: string, fileName: string, ctx?: PlanFileCont
       `is ${text.length.toLocaleString('en-US')} characters, over the limit of ${PLAN_FILE_LIMITS.maxBytes.toLocaleString('en-US')} for a plan file.`,
     );
   }
+  // A byte order mark, as Windows editors write, is not part of the JSON.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -2,6 +2,7 @@ import { useEffect, useState, type DragEvent } from 'react';
 import { useWorkbench } from '../state/store';
 import { openFiles, openSample, startRuntime } from '../state/actions';
 import { filesFromDrop } from './files';
+import { installUndoKeys } from './components/UndoRedo';
 import { Header } from './components/Header';
 import { StartPage } from './components/StartPage';
 import { Workbench } from './components/Workbench';
@@ -12,6 +13,8 @@ export function App() {
   const session = useWorkbench((s) => s.session);
   const loading = useWorkbench((s) => s.loading);
   const [dragging, setDragging] = useState(false);
+
+  useEffect(() => installUndoKeys(), []);
 
   useEffect(() => {
     void startRuntime().then(() => {

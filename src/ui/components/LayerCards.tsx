@@ -32,6 +32,7 @@ const LayerCard = memo(function LayerCard({ group }: { group: ChannelGroup }) {
   const scores = useWorkbench((s) => s.scores[group.producer]) ?? EMPTY;
   const selected = useWorkbench((s) => s.plan.remove[group.producer]) ?? EMPTY;
   const criterion = useWorkbench((s) => s.criterion);
+  const locked = useWorkbench((s) => s.planLock !== null);
   const focused = useWorkbench((s) => s.focusLayer === group.producer);
   const focusChannel = useWorkbench((s) =>
     s.focusChannel?.layer === group.producer ? s.focusChannel.channel : null,
@@ -66,6 +67,7 @@ const LayerCard = memo(function LayerCard({ group }: { group: ChannelGroup }) {
             criterion={criterion}
             scores={scores}
             selected={selected}
+            disabled={locked}
             onToggle={(c, range) => toggleFilter(name, c, range)}
             onFocusChannel={onFocusChannel}
           />

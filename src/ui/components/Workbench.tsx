@@ -7,6 +7,7 @@ import { SamplesPanel } from './SamplesPanel';
 import { AccuracyPanel } from './AccuracyPanel';
 import { RecoverPanel } from './RecoverPanel';
 import { PlanHistoryPanel } from './PlanHistoryPanel';
+import { HistoryPanel } from './HistoryPanel';
 import { ExportPanel } from './ExportPanel';
 import { AnalysisPanels } from './AnalysisPanels';
 import { useWorkbench } from '../../state/store';
@@ -22,6 +23,7 @@ export function Workbench() {
           <strong>{session.name}</strong> · {session.ir.kind} · {session.ir.layers.length} layers
         </p>
         <TotalsPanel />
+        <HistoryPanel />
         <PreviewPanel />
         <SamplesPanel />
         <AccuracyPanel />

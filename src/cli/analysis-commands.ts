@@ -21,7 +21,9 @@ import {
 import { planLowestFraction, type PlanOptions } from '../core/plan/auto';
 import { planGlobal, type GlobalTarget } from '../core/plan/global';
 import type { PruningPlan } from '../core/plan/plan';
-import { parseSampleSet, type SampleSet } from '../core/evaluate/sample-set';
+import { parseSampleSet, SampleSetError, type SampleSet } from '../core/evaluate/sample-set';
+import { checkSamplesFit, samplesModelOf } from '../core/evaluate/samples-fit';
+import { ModelLoadError } from '../core/io/errors';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import {
   DEFAULT_RATIOS,
@@ -202,8 +204,30 @@ export function parsePlanFlags(v: PlanFlags): PlanSettings {
   return { criterion, ratio, normalize, target, options, samples: v.samples ?? null, maxSamples };
 }
 
-async function readSampleSet(path: string): Promise<SampleSet> {
-  return parseSampleSet(new Uint8Array(await readFile(path)), path);
+/** A `.plss` set read from disk; its format errors are BAD_SAMPLES naming the file. */
+export function parsePlssFile(bytes: Uint8Array, path: string): SampleSet {
+  try {
+    return parseSampleSet(bytes, path);
+  } catch (e) {
+    if (e instanceof SampleSetError) throw new ModelLoadError('BAD_SAMPLES', e.message, { file: path });
+    throw e;
+  }
+}
+
+/** A `.plss` set for model `m`, refused (BAD_SAMPLES naming the file) when empty or not made for it. */
+async function readSampleSet(path: string, m: OpenedModel): Promise<SampleSet> {
+  const bytes = await readFile(path).catch(() => {
+    throw new ModelLoadError('BAD_SAMPLES', `Sample set '${path}' does not exist or cannot be read.`, {
+      file: path,
+    });
+  });
+  const set = parsePlssFile(new Uint8Array(bytes), path);
+  checkSamplesFit(
+    { count: set.count, shape: [set.height, set.width, set.channels], labels: set.labels },
+    samplesModelOf(m.ir),
+    path,
+  );
+  return set;
 }
 
 /** Raw scores of any criterion; data-based ones run the model on the sample set. */
@@ -215,7 +239,7 @@ async function scoresFor(
 ): Promise<Record<string, Float32Array>> {
   if (!isDataBased(criterion)) return scoreGroups(m.ir, m.artifacts, m.graph, criterion);
   if (samples === null) throw new UsageError(`--criterion ${criterion} needs --samples <set.plss>.`);
-  const set = await readSampleSet(samples);
+  const set = await readSampleSet(samples, m);
   const model = await loadLayersModelFromArtifacts(m.artifacts);
   try {
     return await scoreGroupsWithData(model, m.ir, m.artifacts, m.graph, criterion, set, {
@@ -351,7 +375,7 @@ export async function sensitivity(args: string[]): Promise<void> {
   // Refused before the analysis, which takes long; written only when everything is measured.
   for (const o of outputs) await checkOutput(o, 'file', force);
   const m = await loadModel(await readModelInput(path));
-  const set = await readSampleSet(values.samples);
+  const set = await readSampleSet(values.samples, m);
   const scores = await scoresFor(m, criterion, values.samples, maxSamples);
   const costModel = makeCostModel(m.ir, m.graph);
   const job = {

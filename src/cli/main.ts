@@ -15,6 +15,7 @@ import { writeKerasV3 } from '../core/io/keras-v3';
 import { modelFingerprint } from '../core/io/fingerprint';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { evaluateModels } from '../core/evaluate/evaluate';
+import { describeNonFinite, nonFiniteWeights, type NonFiniteWeight } from '../core/io/weight-health';
 import { readModelInput } from '../node/fs-files';
 import { checkOutput, OutputExistsError, writeOutputFile, writeOutputFolder } from '../node/write-output';
 import { initNodeBackend } from '../node/tf-node';
@@ -36,7 +37,8 @@ const HELP = `prunelab: structured filter pruning for TF.js LayersModels, headle
 Usage:
   prunelab inspect <model.json|folder|zip> [--json]
       Lists layers (class, output shape, params, FLOPs), prunable groups (with why a group is not
-      prunable) and totals. --json prints one JSON object.
+      prunable) and totals; warns on stderr, naming the layers, when weights hold NaN or Inf.
+      --json prints one JSON object (nonFinite: [{layer, weight, nan, inf}], empty when healthy).
 
   prunelab prune <model> --out <dir|file> [--criterion <c>] [--ratio 0.5] [--plan plan.json]
                  [--format tfjs|keras|h5] [--quantize none|float16|uint8|uint16] [--force] [--json]
@@ -79,6 +81,21 @@ async function open(path: string | undefined): Promise<OpenedModel> {
   return loadModel(await readModelInput(path));
 }
 
+/**
+ * Names the layers holding NaN or infinite weights on stderr (the model still opens and prunes, but
+ * nothing measured on data means anything); returns them for `--json`.
+ */
+function warnNonFinite(command: string, m: OpenedModel): NonFiniteWeight[] {
+  const bad = nonFiniteWeights(m.artifacts);
+  if (bad.length > 0) {
+    process.stderr.write(
+      `prunelab ${command}: warning: non-finite weights (NaN/Inf) in ${describeNonFinite(bad)}; ` +
+        'accuracy and data-based criteria are meaningless until they are fixed.\n',
+    );
+  }
+  return bad;
+}
+
 function summarise(m: OpenedModel) {
   const totals = makeCostModel(m.ir, m.graph).evaluate({ version: 1, remove: {} });
   const byName = new Map(totals.layers.map((l) => [l.name, l]));
@@ -112,8 +129,10 @@ async function inspect(args: string[]): Promise<void> {
     options: { json: { type: 'boolean' } },
     allowPositionals: true,
   });
-  const s = summarise(await open(positionals[0]));
-  if (values.json) return print(s);
+  const m = await open(positionals[0]);
+  const nonFinite = warnNonFinite('inspect', m);
+  const s = summarise(m);
+  if (values.json) return print({ ...s, nonFinite });
   const lines = [`${s.name} (${s.kind}), ${s.layers.length} layers`, ''];
   lines.push('  #  layer                    class                   output shape        params        FLOPs');
   for (const l of s.layers) {
@@ -167,6 +186,7 @@ async function prune(args: string[]): Promise<void> {
     throw new UsageError('--quantize applies to --format tfjs only (Keras files keep float32 weights).');
   }
   const m = await open(positionals[0]);
+  warnNonFinite('prune', m);
   const force = values.force === true;
   let plan: PruningPlan;
   let report: PlanReport | null = null;

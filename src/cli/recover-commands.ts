@@ -9,7 +9,9 @@ import { parseArgs } from 'node:util';
 import type * as tf from '@tensorflow/tfjs';
 import type { InputFile } from '../core/ir/artifacts';
 import { loadModel } from '../core/load';
-import { parseSampleSet, SAMPLE_SET_MAGIC } from '../core/evaluate/sample-set';
+import { SAMPLE_SET_MAGIC } from '../core/evaluate/sample-set';
+import { checkSamplesFit, type SamplesModel } from '../core/evaluate/samples-fit';
+import { ModelLoadError } from '../core/io/errors';
 import { asSampleSource, splitSource, type SampleSource } from '../core/evaluate/sample-source';
 import { imageSetSource, loadImageSamples, type BadSample } from '../core/evaluate/image-folder';
 import { guessPreprocess } from '../core/evaluate/preprocess';
@@ -20,7 +22,7 @@ import { artifactsAfterFineTune, fineTune, fineTuneRecord, type OptimizerName } 
 import { decodeImageNode } from '../node/decode-image';
 import { readModelInput } from '../node/fs-files';
 import { checkOutput, writeOutputFolder } from '../node/write-output';
-import { UsageError } from './analysis-commands';
+import { parsePlssFile, UsageError } from './analysis-commands';
 
 export const FINETUNE_HELP = `  prunelab finetune <pruned model> --samples <dir|zip|set.plss> --out <dir> [--teacher <original model>]
                     [--epochs 1] [--batch-size 32] [--lr 0.001] [--optimizer adam|sgd|momentum]
@@ -38,25 +40,50 @@ export interface CliSamples {
   kind: 'plss' | 'images';
 }
 
+/** What a live model takes and predicts, for `checkSamplesFit`. */
+function samplesModelOfLive(model: tf.LayersModel): SamplesModel {
+  return { inputShape: (model.inputs[0]?.shape ?? []).slice(1), numClasses: outputClasses(model) };
+}
+
 /**
  * `--samples`: a `.plss` file (by its magic), or an image folder / zip (images sniffed by content)
  * preprocessed for `model`'s input shape (guessed: its size, grayscale or RGB, values in [0,1]).
+ * Refused with BAD_SAMPLES naming `path` when it holds no samples, labels past the model's outputs or
+ * samples of another size (`checkSamplesFit`).
  */
 export async function readSamples(path: string, model: tf.LayersModel): Promise<CliSamples> {
-  const info = await stat(path);
+  const fit = samplesModelOfLive(model);
+  const info = await stat(path).catch(() => {
+    throw new ModelLoadError('BAD_SAMPLES', `Sample set '${path}' does not exist.`, { file: path });
+  });
   if (!info.isDirectory()) {
     const bytes = new Uint8Array(await readFile(path));
     if (bytes.length >= 4 && String.fromCharCode(...bytes.subarray(0, 4)) === SAMPLE_SET_MAGIC) {
-      return { source: asSampleSource(parseSampleSet(bytes, path)), bad: [], kind: 'plss' };
+      const set = parsePlssFile(bytes, path);
+      checkSamplesFit(
+        { count: set.count, shape: [set.height, set.width, set.channels], labels: set.labels },
+        fit,
+        path,
+      );
+      return { source: asSampleSource(set), bad: [], kind: 'plss' };
     }
   }
   const files: InputFile[] = await readModelInput(path);
   const shape = model.inputs[0]?.shape ?? [];
   const { options } = guessPreprocess(shape);
   const { set, bad } = await loadImageSamples(files, decodeImageNode, options, {
-    numOutputs: outputClasses(model),
+    numOutputs: fit.numClasses,
   });
-  if (set.count === 0) throw new Error(`No readable images in '${path}'.`);
+  checkSamplesFit(
+    {
+      count: set.count,
+      shape: [set.height, set.width, set.channels],
+      labels: set.labels,
+      skipped: bad.map((b) => `'${b.path}': ${b.reason}`),
+    },
+    fit,
+    path,
+  );
   return { source: imageSetSource(set), bad, kind: 'images' };
 }
 

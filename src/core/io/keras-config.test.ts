@@ -241,7 +241,7 @@ function functional(layers: [string, string, string[]][], outputs: string[]): Ke
       layers: layers.map(([name, cls, inbound]) => ({
         class_name: cls,
         name,
-        config: { name },
+        config: cls === 'InputLayer' ? { name, batch_input_shape: [null, 4] } : { name },
         inbound_nodes: inbound.length === 0 ? [] : [inbound.map((n) => [n, 0, 0, {}])],
       })),
       input_layers: [['in', 0, 0]],

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelArtifactsData, WeightTensor } from '../ir/artifacts';
+import { nonLayerKind } from '../ir/validate-config';
 import { ModelLoadError } from './errors';
 
 /** Byte size of one element of a weight dtype. */
@@ -20,12 +21,21 @@ export function concatWeightData(weights: readonly WeightTensor[]): ArrayBuffer 
   return out.buffer;
 }
 
+/** Keras 3 spellings of initializers tfjs registers under another name. */
+const KERAS_TO_TFJS: Readonly<Record<string, string>> = {
+  LecunNormal: 'LeCunNormal',
+  LecunUniform: 'LeCunUniform',
+  IdentityInitializer: 'Identity',
+  OrthogonalInitializer: 'Orthogonal',
+};
+
 /**
  * Keras's `L2` / `L1` regularizers as the `L1L2` tfjs knows (tfjs-layers registers only `L1L2`, and
  * fails on `Unknown regularizer: L2` otherwise); the same penalty. Returns the input when nothing changes.
  */
 export function tfjsCompatibleTopology<T>(value: T): T {
   const fix = (v: unknown, key: string): unknown => {
+    if (key === 'activation' && v === 'silu') return 'swish'; // the same function, tfjs's name
     if (Array.isArray(v)) {
       let changed = false;
       const out = v.map((x) => {
@@ -38,6 +48,8 @@ export function tfjsCompatibleTopology<T>(value: T): T {
     if (typeof v !== 'object' || v === null) return v;
     const o = v as Record<string, unknown>;
     const cfg = o['config'];
+    const rename = typeof o['class_name'] === 'string' ? KERAS_TO_TFJS[o['class_name']] : undefined;
+    if (rename !== undefined) return { ...o, class_name: rename };
     if (key.endsWith('_regularizer') && (o['class_name'] === 'L2' || o['class_name'] === 'L1')) {
       const c = typeof cfg === 'object' && cfg !== null ? (cfg as Record<string, unknown>) : {};
       return { class_name: 'L1L2', config: { l1: Number(c['l1'] ?? 0), l2: Number(c['l2'] ?? 0) } };
@@ -195,7 +207,7 @@ function disposeVariablesSince(before: Set<string>): void {
 export async function loadLayersModelFromArtifacts(a: ModelArtifactsData): Promise<tf.LayersModel> {
   const topology = withTopLevelNames(tfjsCompatibleTopology(a.modelTopology));
   for (const l of layerEntries(topology)) {
-    if (!tfjsKnowsClass(l.className)) {
+    if (!tfjsKnowsClass(l.className) || nonLayerKind(l.className) !== undefined) {
       throw new ModelLoadError(
         'BUILD_FAILED',
         `Layer '${l.name}' has class '${l.className}', which TensorFlow.js cannot build.`,

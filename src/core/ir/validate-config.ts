@@ -121,11 +121,132 @@ function keras3Refs(node: Record<string, unknown>, layer: string, className: str
   return refs;
 }
 
-/** A serialized Keras object (initializer, regularizer, constraint, activation): null, a name, or `{class_name, config}`. */
+/**
+ * The serialized objects tfjs can build, by kind, keyed without case or underscores so Keras and tfjs
+ * spellings both match (`he_normal`, `HeNormal`; Keras `LecunNormal`, tfjs `LeCunNormal`;
+ * `tfjsCompatibleTopology` rewrites the Keras-only spellings).
+ */
+const KNOWN_OBJECTS: Readonly<
+  Record<'initializer' | 'regularizer' | 'constraint' | 'activation', ReadonlySet<string>>
+> = {
+  initializer: new Set([
+    'zeros',
+    'ones',
+    'constant',
+    'randomuniform',
+    'randomnormal',
+    'truncatednormal',
+    'identity',
+    'identityinitializer',
+    'variancescaling',
+    'glorotuniform',
+    'glorotnormal',
+    'henormal',
+    'heuniform',
+    'lecunnormal',
+    'lecununiform',
+    'orthogonal',
+    'orthogonalinitializer',
+  ]),
+  regularizer: new Set(['l1l2', 'l1', 'l2']),
+  constraint: new Set(['maxnorm', 'unitnorm', 'nonneg', 'minmaxnorm']),
+  activation: new Set([
+    'elu',
+    'selu',
+    'relu',
+    'relu6',
+    'linear',
+    'sigmoid',
+    'hardsigmoid',
+    'softplus',
+    'softsign',
+    'tanh',
+    'softmax',
+    'logsoftmax',
+    'gelu',
+    'mish',
+    'swish',
+    'silu',
+  ]),
+};
+
+function objectKind(key: string): keyof typeof KNOWN_OBJECTS {
+  if (key.endsWith('_initializer')) return 'initializer';
+  if (key.endsWith('_regularizer')) return 'regularizer';
+  if (key.endsWith('_constraint')) return 'constraint';
+  return 'activation';
+}
+
+const squash = (name: string) => name.replace(/_/g, '').toLowerCase();
+
+/** Classes tfjs registers that are not layers, by exact name (`ReLU` is a layer, `relu` an activation). */
+const NON_LAYER_CLASSES: Readonly<Record<string, string>> = Object.fromEntries([
+  ...[
+    'Zeros',
+    'Ones',
+    'Constant',
+    'RandomUniform',
+    'RandomNormal',
+    'TruncatedNormal',
+    'Identity',
+    'IdentityInitializer',
+    'VarianceScaling',
+    'GlorotUniform',
+    'GlorotNormal',
+    'HeNormal',
+    'HeUniform',
+    'LeCunNormal',
+    'LeCunUniform',
+    'LecunNormal',
+    'LecunUniform',
+    'Orthogonal',
+    'OrthogonalInitializer',
+  ].map((c) => [c, 'an initializer']),
+  ...['L1L2', 'L1', 'L2'].map((c) => [c, 'a regularizer']),
+  ...['MaxNorm', 'UnitNorm', 'NonNeg', 'MinMaxNorm'].map((c) => [c, 'a constraint']),
+  ...[
+    'elu',
+    'selu',
+    'relu',
+    'relu6',
+    'linear',
+    'sigmoid',
+    'hardSigmoid',
+    'softplus',
+    'softsign',
+    'tanh',
+    'softmax',
+    'logSoftmax',
+    'gelu',
+    'gelu_new',
+    'mish',
+    'swish',
+  ].map((c) => [c, 'an activation']),
+  ...['Adadelta', 'Adagrad', 'Adam', 'Adamax', 'Momentum', 'RMSProp', 'SGD'].map((c) => [c, 'an optimizer']),
+]);
+
+/** What a class tfjs registers is when it is not a layer (`'an initializer'`), else `undefined`. */
+export function nonLayerKind(className: string): string | undefined {
+  return Object.prototype.hasOwnProperty.call(NON_LAYER_CLASSES, className)
+    ? NON_LAYER_CLASSES[className]
+    : undefined;
+}
+
+/** A serialized Keras object (initializer, regularizer, constraint, activation): null, a known name, or a known `{class_name, config}`. */
 function checkObjectField(layer: string, className: string, key: string, v: unknown): void {
   if (v === null || v === undefined) return;
+  const kind = objectKind(key);
+  const known = (name: string) => {
+    if (!KNOWN_OBJECTS[kind].has(squash(name))) {
+      fail(
+        'BAD_CONFIG',
+        `Layer '${layer}' (${className}) has ${key} ${describeValue(name)}, which is not a ${kind} TensorFlow.js knows.`,
+        layer,
+      );
+    }
+  };
   if (typeof v === 'string') {
-    if (v === '') fail('BAD_CONFIG', `Layer '${layer}' (${className}) has an empty ${key}.`, layer);
+    known(v);
     return;
   }
   if (!isRecord(v) || typeof v['class_name'] !== 'string' || v['class_name'] === '') {
@@ -135,13 +256,14 @@ function checkObjectField(layer: string, className: string, key: string, v: unkn
       layer,
     );
   }
-  if (v['config'] !== undefined && v['config'] !== null && !isRecord(v['config'])) {
+  if (!isRecord(v['config'])) {
     fail(
       'BAD_CONFIG',
       `Layer '${layer}' (${className}) has ${key} '${v['class_name']}' whose config is ${describeValue(v['config'])}, not an object.`,
       layer,
     );
   }
+  known(v['class_name']);
 }
 
 function isObjectKey(key: string): boolean {
@@ -194,6 +316,12 @@ function checkLayerFields(layer: string, className: string, config: Record<strin
       `Layer '${layer}' (${className}) has dtype = ${describeValue(config['dtype'])}; expected a name like "float32".`,
       layer,
     );
+  }
+  if (
+    className === 'InputLayer' &&
+    !['batch_input_shape', 'batch_shape', 'input_shape'].some((k) => Array.isArray(config[k]))
+  ) {
+    fail('BAD_CONFIG', `InputLayer '${layer}' does not say its shape (no batch_input_shape).`, layer);
   }
   const countKey = COUNT_KEYS[className];
   if (countKey !== undefined) {
@@ -293,6 +421,13 @@ function checkModel(
     const c = raw['config'];
     const isModel =
       MODEL_CLASSES.has(cls) && (Array.isArray(c) || (isRecord(c) && Array.isArray(c['layers'])));
+    if (MODEL_CLASSES.has(cls) && !isModel) {
+      fail('BAD_CONFIG', `${named} is a ${cls} but its config lists no layers.`, layerArg);
+    }
+    const notLayer = nonLayerKind(cls);
+    if (notLayer !== undefined) {
+      fail('BAD_CONFIG', `${named} has class '${cls}', which is ${notLayer}, not a layer.`, layerArg);
+    }
     if (!isRecord(c) && !isModel) {
       fail('BAD_CONFIG', `${named} (${cls}) has config ${describeValue(c)}, not an object.`, layerArg);
     }

@@ -26,6 +26,7 @@ import { chooseCriterion, scoresForOpen } from './analysis-actions';
 import { openImageFiles, splitImageFiles, imageFolderName } from './recover-actions';
 import { commitPlan, dropMeasuredFigures, patchResults, planNow, resetPlanHistory } from './plan-slice';
 import { resetJobs, runJob } from './jobs';
+import { rememberModelFiles, rememberSampleFiles, restoreSession } from './persist';
 
 const set = useWorkbench.setState;
 
@@ -50,16 +51,43 @@ function scoresOf(id: number, criterion: Criterion): Record<string, number[]> {
   return scoresForOpen(id, criterion);
 }
 
+/** Images dropped on an open model, waiting for the user to say they are its sample set. */
+let pendingImages: { files: InputFile[]; label: string } | null = null;
+
+export interface OpenOptions {
+  /** Reopen under this session uid (a restored session) instead of a new one. */
+  uid?: string;
+  /** Images dropped on an open model are used as its sample set without asking. */
+  imagesAreSamples?: boolean;
+}
+
 /**
- * Opens what the user dropped or picked: a TF.js model (model.json + shards, any order, folders, zips)
- * and/or a sample set (.plss). On any error the model and plan already open stay exactly as they were.
+ * Opens what the user dropped or picked: a model (TF.js model.json + shards in any order, folders,
+ * zips; Keras .h5/.keras) and/or a sample set (.plss, or images). On any error the model and plan
+ * already open stay exactly as they were. Images dropped alone on an open model are not taken as its
+ * sample set until the user says so (`pendingSamples`). Returns whether everything opened.
  */
-export async function openFiles(files: InputFile[], label?: string): Promise<void> {
+export async function openFiles(
+  files: InputFile[],
+  label?: string,
+  opts: OpenOptions = {},
+): Promise<boolean> {
   const names = files.map((f) => f.path);
   const sampleFiles = files.filter((f) => isSampleSetFile(f.bytes));
   // Images (sniffed by content), zips of images and their labels files make an image sample set.
   const { images: imageFiles, rest } = splitImageFiles(files.filter((f) => !isSampleSetFile(f.bytes)));
   const modelFiles = rest.filter((f) => !/(^|\/)metadata\.json$/i.test(f.path) || rest.length > 1);
+  if (
+    imageFiles.length > 0 &&
+    modelFiles.length === 0 &&
+    sampleFiles.length === 0 &&
+    get().session &&
+    !opts.imagesAreSamples
+  ) {
+    pendingImages = { files: imageFiles, label: label ?? imageFolderName(imageFiles) };
+    set({ pendingSamples: { label: pendingImages.label, count: imageFiles.length }, loadError: null });
+    return false;
+  }
   set({ loading: `Opening ${label ?? names.join(', ')}`, loadError: null, notice: null });
   try {
     let sessionPatch: Partial<ReturnType<typeof get>> = {};
@@ -72,7 +100,7 @@ export async function openFiles(files: InputFile[], label?: string): Promise<voi
       sessionPatch = {
         session: {
           id,
-          uid: newSessionUid(),
+          uid: opts.uid ?? newSessionUid(),
           name,
           files: modelFiles.map((f) => f.path),
           ir: opened.ir,
@@ -107,14 +135,50 @@ export async function openFiles(files: InputFile[], label?: string): Promise<voi
     if (samplePatch.sampleSet && prev.sampleSet) releaseSampleSet(prev.sampleSet.id);
     if (sessionPatch.session || samplePatch.sampleSet)
       resetJobs(['preview', 'compare', 'bn', 'finetune', 'export']);
-    set({ ...sessionPatch, ...samplePatch, loading: null });
+    const previous = sessionPatch.session && prev.session ? prev.session.name : null;
+    set({
+      ...sessionPatch,
+      ...samplePatch,
+      loading: null,
+      pendingSamples: null,
+      ...(previous && !opts.uid
+        ? { notice: `Your work on '${previous}' is kept under Recent sessions.` }
+        : {}),
+    });
+    if (sessionPatch.session)
+      rememberModelFiles(sessionPatch.session.uid, sessionPatch.session.name, modelFiles);
+    if (sampleFile && samplePatch.sampleSet) rememberSampleFiles('plss', sampleFile.path, [sampleFile]);
     if (samplePatch.sampleSet && !sessionPatch.session) dropMeasuredFigures();
     if (imageFiles.length > 0) await openImageFiles(imageFiles, label ?? imageFolderName(imageFiles));
+    return true;
   } catch (e) {
     const code = isModelLoadError(e) ? e.code : 'ERROR';
     const message = e instanceof Error ? e.message : String(e);
     set({ loading: null, loadError: { code, message, files: names } });
+    return false;
   }
+}
+
+/** Uses the images dropped on the open model as its sample set (the user said yes). */
+export async function acceptPendingSamples(): Promise<void> {
+  const p = pendingImages;
+  pendingImages = null;
+  set({ pendingSamples: null });
+  if (p) await openImageFiles(p.files, p.label);
+}
+
+/** Forgets the images dropped on the open model (the user said no). */
+export function dismissPendingSamples(): void {
+  pendingImages = null;
+  set({ pendingSamples: null });
+}
+
+/** Opens a session kept in the browser (persist.ts) with its history, results and recovered weights. */
+export function openSavedSession(uid: string): Promise<boolean> {
+  return restoreSession(uid, {
+    openModel: (files, name, id) => openFiles(files, name, { uid: id, imagesAreSamples: true }),
+    openImages: (files, name, preprocess, classNames) => openImageFiles(files, name, preprocess, classNames),
+  });
 }
 
 /** A random id for a new working session (its key in the browser's storage). */

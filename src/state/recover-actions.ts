@@ -34,6 +34,7 @@ import {
 } from './registry';
 import { useWorkbench, type WorkbenchState } from './store';
 import { resetJobs, runJob, cancelJob } from './jobs';
+import { rememberSampleFiles } from './persist';
 import { currentResults, dropMeasuredFigures, patchResults, planNow, setPlanLock } from './plan-slice';
 import type { PruningPlan } from '../core/plan/plan';
 import {
@@ -200,6 +201,10 @@ export async function openImageFiles(
     }));
     resetJobs(['preview', 'compare', 'bn', 'finetune', 'export']);
     dropMeasuredFigures();
+    rememberSampleFiles('images', name, files, {
+      preprocess: options,
+      ...(userClassNames ? { classNames: userClassNames } : {}),
+    });
   } catch (e) {
     if (e instanceof Error && e.name === 'AbortError') return;
     patch({ decoding: null, imageError: e instanceof Error ? e.message : String(e) });

@@ -13,6 +13,7 @@ import {
   type RecoverState,
 } from './recover-slice';
 import { initialJobs, type JobKind, type JobProgress } from './jobs';
+import type { SessionMeta } from './persist';
 
 /** The open model, as plain data; its weights and live tf model sit in the registry under `id`. */
 export interface SessionSlice {
@@ -95,6 +96,10 @@ export interface WorkbenchState {
   results: Record<string, PlanResults>;
   /** Status of every long job (jobs.ts). */
   jobs: Record<JobKind, JobProgress>;
+  /** Saving in the browser (persist.ts): the recent sessions, when last saved, and any failure. */
+  persist: { recent: SessionMeta[]; savedAt: number | null; pending: boolean; error: string | null };
+  /** Files dropped on an open model that could be its sample set: the page asks first. */
+  pendingSamples: { label: string; count: number } | null;
   /** Last clicked filter, the anchor of a shift-click range. */
   anchor: { layer: string; channel: number } | null;
   /** Layer whose coupling is highlighted (hover/focus in the layer list or a heatmap). */
@@ -128,6 +133,8 @@ export const useWorkbench = create<WorkbenchState>()(() => ({
   planLock: null,
   results: {},
   jobs: initialJobs,
+  persist: { recent: [], savedAt: null, pending: false, error: null },
+  pendingSamples: null,
   anchor: null,
   focusLayer: null,
   focusChannel: null,

@@ -3,6 +3,8 @@ import { useWorkbench } from '../state/store';
 import { openFiles, openSample, startRuntime } from '../state/actions';
 import { filesFromDrop } from './files';
 import { installUndoKeys } from './components/UndoRedo';
+import { PendingSamplesBar } from './components/RecentSessions';
+import { installLeaveGuard, startAutosave } from '../state/persist';
 import { Header } from './components/Header';
 import { StartPage } from './components/StartPage';
 import { Workbench } from './components/Workbench';
@@ -15,6 +17,8 @@ export function App() {
   const [dragging, setDragging] = useState(false);
 
   useEffect(() => installUndoKeys(), []);
+  useEffect(() => startAutosave(), []);
+  useEffect(() => installLeaveGuard(), []);
 
   useEffect(() => {
     void startRuntime().then(() => {
@@ -44,6 +48,7 @@ export function App() {
       <Header />
       <main>
         <LoadError />
+        <PendingSamplesBar />
         {loading && (
           <p role="status" className="loading">
             {loading}…

@@ -1,9 +1,11 @@
 import { OpenButtons } from './OpenButtons';
+import { RecentSessions } from './RecentSessions';
 
 /** What a first-time visitor sees: what PruneLab does and how to start. */
 export function StartPage() {
   return (
     <section className="start" aria-label="Start">
+      <RecentSessions offerLast />
       <h2>Remove filters from a trained CNN, visually, and download a really smaller model</h2>
       <ol>
         <li>

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { loadModel, type OpenedModel } from '../core/load';
+import type { OpenedModel } from '../core/load';
 import { makeCostModel } from '../core/metrics/costs';
 import {
   CRITERIA,
@@ -33,7 +33,7 @@ import {
   sweepToCsv,
   toCsv,
 } from '../core/sensitivity';
-import { readModelInput } from '../node/fs-files';
+import { openModelAt } from './inputs';
 import { checkOutput, writeOutputFiles } from '../node/write-output';
 
 /** A mistake on the command line: exit code 2. */
@@ -374,7 +374,7 @@ export async function sensitivity(args: string[]): Promise<void> {
   if (values.sweep) outputs.push(`${prefix}-sweep.csv`, `${prefix}-sweep.json`);
   // Refused before the analysis, which takes long; written only when everything is measured.
   for (const o of outputs) await checkOutput(o, 'file', force);
-  const m = await loadModel(await readModelInput(path));
+  const m = await openModelAt(path);
   const set = await readSampleSet(values.samples, m);
   const scores = await scoresFor(m, criterion, values.samples, maxSamples);
   const costModel = makeCostModel(m.ir, m.graph);

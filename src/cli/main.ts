@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { loadModel, type OpenedModel } from '../core/load';
+import type { OpenedModel } from '../core/load';
 import { makeCostModel } from '../core/metrics/costs';
 import type { PruningPlan } from '../core/plan/plan';
 import { parsePlanFile, PLAN_FILE_LIMITS } from '../core/plan/plan-file';
@@ -16,10 +16,10 @@ import { modelFingerprint } from '../core/io/fingerprint';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { evaluateModels } from '../core/evaluate/evaluate';
 import { describeNonFinite, nonFiniteWeights, type NonFiniteWeight } from '../core/io/weight-health';
-import { readModelInput } from '../node/fs-files';
+import { namingInput, openModelAt } from './inputs';
 import { checkOutput, OutputExistsError, writeOutputFile, writeOutputFolder } from '../node/write-output';
 import { initNodeBackend } from '../node/tf-node';
-import { FINETUNE_HELP, finetune, readSamples } from './recover-commands';
+import { FINETUNE_HELP, finetune, readSamples, warnSamples } from './recover-commands';
 import {
   PLAN_FLAG_OPTIONS,
   PRUNE_PLAN_HELP,
@@ -78,7 +78,7 @@ function print(obj: unknown): void {
 
 async function open(path: string | undefined): Promise<OpenedModel> {
   if (!path) throw new UsageError('Missing the model argument (a model.json, a folder or a zip).');
-  return loadModel(await readModelInput(path));
+  return openModelAt(path);
 }
 
 /**
@@ -267,8 +267,13 @@ async function evaluate(args: string[]): Promise<void> {
   });
   if (!values.samples) throw new UsageError('evaluate needs --samples <set.plss|image folder|zip>.');
   const m = await open(positionals[0]);
-  const model = await loadLayersModelFromArtifacts(m.artifacts);
-  const { source: set, bad } = await readSamples(values.samples, model).catch((e: unknown) => {
+  const samples = values.samples;
+  const model = await namingInput(positionals[0]!, () => loadLayersModelFromArtifacts(m.artifacts));
+  const {
+    source: set,
+    bad,
+    warnings,
+  } = await namingInput(samples, () => readSamples(samples, model)).catch((e: unknown) => {
     model.dispose();
     throw e;
   });
@@ -282,8 +287,10 @@ async function evaluate(args: string[]): Promise<void> {
       seconds,
       imagesPerSecond: r.samples / seconds,
       ...(bad.length > 0 ? { skipped: bad.map((b) => ({ path: b.path, reason: b.reason })) } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
     };
     if (values.json) return print(out);
+    warnSamples('evaluate', warnings);
     process.stdout.write(
       `Accuracy ${out.accuracy === null ? 'n/a (no labels)' : `${(out.accuracy * 100).toFixed(2)}%`} on ${out.samples} samples (${out.imagesPerSecond.toFixed(0)} images/s)\n`,
     );

@@ -3,18 +3,13 @@
  * with the Node decoder, preprocessing guessed from the model's input shape), and
  * `prunelab finetune`, which recovers a pruned model and writes it with its provenance.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as tf from '@tensorflow/tfjs';
 import type { InputFile } from '../core/ir/artifacts';
-import { loadModel } from '../core/load';
-import { SAMPLE_SET_MAGIC } from '../core/evaluate/sample-set';
-import { checkSamplesFit, type SamplesModel } from '../core/evaluate/samples-fit';
-import { ModelLoadError } from '../core/io/errors';
-import { asSampleSource, splitSource, type SampleSource } from '../core/evaluate/sample-source';
-import { imageSetSource, loadImageSamples, type BadSample } from '../core/evaluate/image-folder';
-import { guessPreprocess } from '../core/evaluate/preprocess';
+import type { SamplesModel } from '../core/evaluate/samples-fit';
+import { openSampleFiles } from '../core/evaluate/open-samples';
+import { splitSource, type SampleSource } from '../core/evaluate/sample-source';
 import { outputClasses } from '../core/evaluate/outputs';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { writeTfjsModel } from '../core/io/export-tfjs';
@@ -22,7 +17,8 @@ import { artifactsAfterFineTune, fineTune, fineTuneRecord, type OptimizerName } 
 import { decodeImageNode } from '../node/decode-image';
 import { readModelInput } from '../node/fs-files';
 import { checkOutput, writeOutputFolder } from '../node/write-output';
-import { parsePlssFile, UsageError } from './analysis-commands';
+import { UsageError } from './analysis-commands';
+import { namingInput, openModelAt } from './inputs';
 
 export const FINETUNE_HELP = `  prunelab finetune <pruned model> --samples <dir|zip|set.plss> --out <dir> [--teacher <original model>]
                     [--epochs 1] [--batch-size 32] [--lr 0.001] [--optimizer adam|sgd|momentum]
@@ -36,55 +32,41 @@ export const FINETUNE_HELP = `  prunelab finetune <pruned model> --samples <dir|
 /** Samples read from the command line, as the model reads them, with any skipped images. */
 export interface CliSamples {
   source: SampleSource;
-  bad: BadSample[];
+  /** Skipped image files and why (`{path, reason}`), as `evaluate --json` has always listed them. */
+  bad: { path: string; reason: string }[];
+  /** Everything the user should be told: skipped files, notes on labels; stderr, or `--json`'s `warnings`. */
+  warnings: string[];
   kind: 'plss' | 'images';
 }
 
-/** What a live model takes and predicts, for `checkSamplesFit`. */
+/** What a live model takes and predicts, for `openSampleFiles` / `checkSamplesFit`. */
 function samplesModelOfLive(model: tf.LayersModel): SamplesModel {
   return { inputShape: (model.inputs[0]?.shape ?? []).slice(1), numClasses: outputClasses(model) };
 }
 
 /**
  * `--samples`: a `.plss` file (by its magic), or an image folder / zip (images sniffed by content)
- * preprocessed for `model`'s input shape (guessed: its size, grayscale or RGB, values in [0,1]).
- * Refused with BAD_SAMPLES naming `path` when it holds no samples, labels past the model's outputs or
- * samples of another size (`checkSamplesFit`).
+ * preprocessed for `model`'s input shape, opened and checked by the page's own `openSampleFiles`:
+ * BAD_SAMPLES for no samples, labels past the model's outputs or another input size,
+ * LIMIT_EXCEEDED / PATH_ESCAPE when every image was refused for that.
  */
 export async function readSamples(path: string, model: tf.LayersModel): Promise<CliSamples> {
-  const fit = samplesModelOfLive(model);
-  const info = await stat(path).catch(() => {
-    throw new ModelLoadError('BAD_SAMPLES', `Sample set '${path}' does not exist.`, { file: path });
-  });
-  if (!info.isDirectory()) {
-    const bytes = new Uint8Array(await readFile(path));
-    if (bytes.length >= 4 && String.fromCharCode(...bytes.subarray(0, 4)) === SAMPLE_SET_MAGIC) {
-      const set = parsePlssFile(bytes, path);
-      checkSamplesFit(
-        { count: set.count, shape: [set.height, set.width, set.channels], labels: set.labels },
-        fit,
-        path,
-      );
-      return { source: asSampleSource(set), bad: [], kind: 'plss' };
-    }
-  }
   const files: InputFile[] = await readModelInput(path);
-  const shape = model.inputs[0]?.shape ?? [];
-  const { options } = guessPreprocess(shape);
-  const { set, bad } = await loadImageSamples(files, decodeImageNode, options, {
-    numOutputs: fit.numClasses,
+  const opened = await openSampleFiles(files, samplesModelOfLive(model), decodeImageNode);
+  // Skipped images are the warnings written `'<path>': <reason>` (open-samples.ts).
+  const bad = opened.warnings.flatMap((w) => {
+    const m = /^'([^']+)': (.+)$/s.exec(w);
+    return m ? [{ path: m[1]!, reason: m[2]! }] : [];
   });
-  checkSamplesFit(
-    {
-      count: set.count,
-      shape: [set.height, set.width, set.channels],
-      labels: set.labels,
-      skipped: bad.map((b) => `'${b.path}': ${b.reason}`),
-    },
-    fit,
-    path,
-  );
-  return { source: imageSetSource(set), bad, kind: 'images' };
+  return { source: opened.source, bad, warnings: opened.warnings, kind: opened.kind };
+}
+
+/** Writes sample warnings to stderr (text mode; `--json` carries them in its object instead). */
+export function warnSamples(command: string, warnings: readonly string[], max = 5): void {
+  if (warnings.length === 0) return;
+  const shown = warnings.slice(0, max).map((w) => (w.length > 300 ? `${w.slice(0, 300)}…` : w));
+  const more = warnings.length > max ? ` (and ${warnings.length - max} more)` : '';
+  process.stderr.write(`prunelab ${command}: warning: ${shown.join(' ')}${more}\n`);
 }
 
 function num(v: string | undefined, fallback: number, what: string): number {
@@ -127,15 +109,17 @@ export async function finetune(args: string[]): Promise<void> {
   const force = values.force === true;
   // Refused before training, which takes long; the folder is swapped in whole at the end.
   await checkOutput(values.out, 'folder', force);
-  const opened = await loadModel(await readModelInput(positionals[0]));
+  const opened = await openModelAt(positionals[0]);
   const model = await loadLayersModelFromArtifacts(opened.artifacts);
   let teacher: tf.LayersModel | undefined;
   try {
     if (values.teacher) {
-      const t = await loadModel(await readModelInput(values.teacher));
+      const t = await openModelAt(values.teacher);
       teacher = await loadLayersModelFromArtifacts(t.artifacts);
     }
-    const samples = await readSamples(values.samples, model);
+    const samplesPath = values.samples;
+    const samples = await namingInput(samplesPath, () => readSamples(samplesPath, model));
+    if (!values.json) warnSamples('finetune', samples.warnings);
     const split = splitSource(samples.source, valSplit, 0);
     const t0 = performance.now();
     const result = await fineTune(model, split.train, split.val, {
@@ -165,6 +149,7 @@ export async function finetune(args: string[]): Promise<void> {
       samples: samples.source.count,
       kind: samples.kind,
       skipped: samples.bad.length,
+      ...(samples.warnings.length > 0 ? { warnings: samples.warnings } : {}),
       trainSamples: split.train.count,
       valSamples: split.val.count,
       accuracyBefore: result.before.accuracy,

@@ -29,8 +29,10 @@ import {
 export const DEFAULT_LOAD_TIMEOUT_MS = 60_000;
 /** Added to the limit for each MiB of input, so a 500 MB VGG gets 60 s + 500 s. */
 export const LOAD_TIMEOUT_MS_PER_MIB = 1_000;
-/** From this total size on, opening is "large": the page should show Cancel at once, not after a while. */
+/** From this total size on, opening is "large": the page should show Cancel at once... */
 export const LARGE_INPUT_BYTES = 8 * 1024 * 1024;
+/** ...and for smaller inputs once opening has taken this long (no Cancel flashing past on a 50 ms open). */
+export const SHOW_CANCEL_AFTER_MS = 1_000;
 /** How long an idle worker is kept for the next open. */
 export const WORKER_IDLE_MS = 30_000;
 /** A worker that opened more than this is not reused (its wasm heap stays as large as the biggest file). */

@@ -180,7 +180,7 @@ function objectKind(key: string): keyof typeof KNOWN_OBJECTS {
 const squash = (name: string) => name.replace(/_/g, '').toLowerCase();
 
 /** Classes tfjs registers that are not layers, by exact name (`ReLU` is a layer, `relu` an activation). */
-const NON_LAYER_CLASSES: Readonly<Record<string, string>> = Object.fromEntries([
+const NON_LAYER_CLASSES: Readonly<Record<string, string>> = Object.fromEntries<string>([
   ...[
     'Zeros',
     'Ones',
@@ -201,9 +201,9 @@ const NON_LAYER_CLASSES: Readonly<Record<string, string>> = Object.fromEntries([
     'LecunUniform',
     'Orthogonal',
     'OrthogonalInitializer',
-  ].map((c) => [c, 'an initializer']),
-  ...['L1L2', 'L1', 'L2'].map((c) => [c, 'a regularizer']),
-  ...['MaxNorm', 'UnitNorm', 'NonNeg', 'MinMaxNorm'].map((c) => [c, 'a constraint']),
+  ].map((c) => [c, 'an initializer'] as const),
+  ...['L1L2', 'L1', 'L2'].map((c) => [c, 'a regularizer'] as const),
+  ...['MaxNorm', 'UnitNorm', 'NonNeg', 'MinMaxNorm'].map((c) => [c, 'a constraint'] as const),
   ...[
     'elu',
     'selu',
@@ -221,9 +221,11 @@ const NON_LAYER_CLASSES: Readonly<Record<string, string>> = Object.fromEntries([
     'gelu_new',
     'mish',
     'swish',
-  ].map((c) => [c, 'an activation']),
-  ...['Adadelta', 'Adagrad', 'Adam', 'Adamax', 'Momentum', 'RMSProp', 'SGD'].map((c) => [c, 'an optimizer']),
-]);
+  ].map((c) => [c, 'an activation'] as const),
+  ...['Adadelta', 'Adagrad', 'Adam', 'Adamax', 'Momentum', 'RMSProp', 'SGD'].map(
+    (c) => [c, 'an optimizer'] as const,
+  ),
+] as (readonly [string, string])[]);
 
 /** What a class tfjs registers is when it is not a layer (`'an initializer'`), else `undefined`. */
 export function nonLayerKind(className: string): string | undefined {

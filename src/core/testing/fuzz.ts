@@ -152,9 +152,10 @@ function mutateJson(root: Json, rng: Rng): string {
   }
   const l = pick(rng, layers);
   const config = l['config'] as { [k: string]: Json };
-  const name = String(config['name']);
+  const name = JSON.stringify(config['name']);
   const other = pick(rng, layers);
-  const otherName = String((other['config'] as { [k: string]: Json })['name']);
+  const otherRaw = (other['config'] as { [k: string]: Json })['name'];
+  const otherName = typeof otherRaw === 'string' ? otherRaw : 'ghost';
   switch (Math.floor(rng() * 10)) {
     case 0:
       l['name'] = `${name}_renamed`;
@@ -304,7 +305,7 @@ export function mutateModel(seed: FuzzSeed, caseSeed: number): { files: InputFil
         const i = Math.floor(rng() * files.length);
         const m = mutateBytes(files[i]!.bytes, rng);
         files[i] = { path: files[i]!.path, bytes: m.bytes };
-        done.push(`${files[i]!.path}: ${m.what}`);
+        done.push(`${files[i].path}: ${m.what}`);
         continue;
       }
       let json: Json;

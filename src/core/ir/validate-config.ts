@@ -48,7 +48,8 @@ export function describeValue(v: unknown): string {
   if (Array.isArray(v)) return `an array (${shortJson(v)})`;
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
   if (typeof v === 'object') return `an object (${shortJson(v)})`;
-  return `${String(v)} (a ${typeof v})`;
+  if (typeof v === 'number' || typeof v === 'boolean') return `${v} (a ${typeof v})`;
+  return `a ${typeof v}`;
 }
 
 function shortJson(v: unknown): string {

@@ -15,7 +15,7 @@
  */
 import type { Dataset as H5Dataset, Group as H5Group } from 'h5wasm';
 import { ModelLoadError } from './errors';
-import { MAX_HDF5_DEPTH, MAX_HDF5_LINKS } from './limits';
+import { MAX_HDF5_DEPTH, MAX_HDF5_WALK_STEPS } from './limits';
 import { checkTensorDeclaration, WeightBudget } from './weight-checks';
 
 type H5wasm = (typeof import('h5wasm'))['default'];
@@ -83,8 +83,8 @@ export interface H5Array {
 /**
  * A read-only view of an HDF5 group, valid only inside the `readHdf5` callback. Walking is bounded:
  * a group reached again below itself (a hard link cycle such as `/layers/conv2d/loop -> /layers`) is
- * `ModelLoadError('CYCLE')`; more than `MAX_HDF5_LINKS` links looked at, or groups nested deeper than
- * `MAX_HDF5_DEPTH`, is `LIMIT_EXCEEDED`.
+ * `ModelLoadError('CYCLE')`; more than `MAX_HDF5_WALK_STEPS` steps walked (links weighted by depth), or groups nested
+ * deeper than `MAX_HDF5_DEPTH`, is `LIMIT_EXCEEDED`.
  */
 export interface H5GroupView {
   readonly kind: 'group';
@@ -225,13 +225,14 @@ export async function readHdf5<T>(
     }
     const ctx: ReadContext = { fileName, budget: new WeightBudget() };
     const where = { file: fileName };
-    let links = 0;
-    const countLinks = (n: number, at: string): void => {
-      links += n;
-      if (links > MAX_HDF5_LINKS) {
+    let steps = 0;
+    const countSteps = (n: number, at: string): void => {
+      steps += n;
+      if (steps > MAX_HDF5_WALK_STEPS) {
         throw new ModelLoadError(
           'LIMIT_EXCEEDED',
-          `'${fileName}' has more than ${MAX_HDF5_LINKS} links to walk (reached at '${at}'), over the limit for one HDF5 file.`,
+          `'${fileName}' takes more than ${MAX_HDF5_WALK_STEPS} steps to walk (links weighted by their depth; ` +
+            `reached at '${at.slice(0, 200)}'), over the limit for one HDF5 file.`,
           where,
         );
       }
@@ -259,11 +260,12 @@ export async function readHdf5<T>(
       id,
       keys: () => {
         const keys = g.keys();
-        countLinks(keys.length, g.path);
+        countSteps(keys.length, g.path);
         return keys;
       },
       get(name) {
-        countLinks(1, `${g.path}/${name}`);
+        const path = `${g.path === '/' ? '' : g.path}/${name}`;
+        countSteps(Math.max(1, path.split('/').length - 1), path);
         const child = g.get(name);
         if (child instanceof h5.Dataset) return wrapDataset(child);
         if (child instanceof h5.Group) {

@@ -72,13 +72,19 @@ function findArchive(
 // ---------------------------------------------------------------------------------------------------
 // Reader
 
-/** Every group of the file by its path with `\` read as `/` (Windows-written files), e.g. `/layers/conv2d`. */
+/**
+ * Every group of the file by its path with `\` read as `/` (Windows-written files), e.g. `/layers/conv2d`.
+ * A group reached again by another link (HDF5 hard links make a DAG) is indexed once, under its first
+ * path, so shared groups cannot multiply the walk; a link back up is `CYCLE` (see `H5GroupView`).
+ */
 function indexGroups(root: H5GroupView): Map<string, H5GroupView> {
   const out = new Map<string, H5GroupView>();
+  const seen = new Set<string>([root.id]);
   const walk = (g: H5GroupView, path: string): void => {
     for (const key of g.keys()) {
       const child = g.get(key);
-      if (child?.kind !== 'group') continue;
+      if (child?.kind !== 'group' || seen.has(child.id)) continue;
+      seen.add(child.id);
       const p = `${path}/${key.replace(/\\/g, '/')}`;
       out.set(p, child);
       walk(child, p);

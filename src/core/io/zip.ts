@@ -100,11 +100,9 @@ export function confinedPath(name: string): { path: string } | { escape: string 
 
 /** Quotes an entry name for a message: cut at 120 characters, control characters escaped. */
 function quoteName(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = name.replace(
-    /[\u0000-\u001f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
+  const clean = [...name]
+    .map((c) => (c.charCodeAt(0) < 0x20 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c))
+    .join('');
   return `'${clean.length > 120 ? `${clean.slice(0, 117)}...` : clean}'`;
 }
 
@@ -169,8 +167,14 @@ function readCentralDirectory(
       for (let e = at + 46 + nameLen; e + 4 <= at + 46 + nameLen + extraLen; e += 4 + u16(e + 2)) {
         if (u16(e) !== 1) continue;
         let f = e + 4;
-        if (size === 0xffffffff) ((size = u64(f)), (f += 8));
-        if (compressedSize === 0xffffffff) ((compressedSize = u64(f)), (f += 8));
+        if (size === 0xffffffff) {
+          size = u64(f);
+          f += 8;
+        }
+        if (compressedSize === 0xffffffff) {
+          compressedSize = u64(f);
+          f += 8;
+        }
         if (localOffset === 0xffffffff) localOffset = u64(f);
         break;
       }

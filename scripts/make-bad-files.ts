@@ -2,7 +2,7 @@
  * Makes the small files of the bad-file corpus's `archive` and `samples` areas and their cases.json
  * (test/bad-files/<area>/), so that anyone can see how each file was made: `npx tsx scripts/make-bad-files.ts`.
  * Big inputs are not committed: their cases name a generator in test/bad-files/generate.ts instead.
- * Deterministic: running it twice writes the same bytes.
+ * Deterministic but for the modification times HDF5 stamps into .h5 files (and so into .keras archives).
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

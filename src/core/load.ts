@@ -4,12 +4,19 @@ import type { ChannelGraph } from './graph/types';
 import { openModelFiles } from './io/open-model';
 import { buildModelIR } from './ir/build-ir';
 import { buildChannelGraph } from './graph/build-graph';
+import { unbuildableLayers } from './io/tf-artifacts';
+import { describeNonFinite, nonFiniteWeights } from './io/weight-health';
 
 /** Everything a workbench or CLI needs about an opened model; all plain data. */
 export interface OpenedModel {
   artifacts: ModelArtifactsData;
   ir: ModelIR;
   graph: ChannelGraph;
+  /**
+   * What opens but will not work everywhere, in words: NaN/Inf weights (data-based criteria refuse
+   * them), layers tfjs cannot build (analysis and weight-based pruning work; preview and data do not).
+   */
+  warnings: string[];
 }
 
 /**
@@ -25,5 +32,19 @@ export async function loadModel(files: InputFile[]): Promise<OpenedModel> {
 export function analyseArtifacts(artifacts: ModelArtifactsData): OpenedModel {
   const ir = buildModelIR(artifacts);
   const graph = buildChannelGraph(ir);
-  return { artifacts, ir, graph };
+  const warnings: string[] = [];
+  const broken = nonFiniteWeights(artifacts);
+  if (broken.length > 0) {
+    warnings.push(
+      `Weights hold NaN or Inf values: ${describeNonFinite(broken)}. Data-based criteria, preview and evaluation cannot use this model.`,
+    );
+  }
+  const unbuildable = unbuildableLayers(artifacts.modelTopology);
+  if (unbuildable.length > 0) {
+    const list = unbuildable.slice(0, 5).map(([n, c]) => `'${n}' (${c})`);
+    warnings.push(
+      `TensorFlow.js cannot build layer${unbuildable.length > 1 ? 's' : ''} ${list.join(', ')}${unbuildable.length > 5 ? ` and ${unbuildable.length - 5} more` : ''}: the model can be analysed and pruned by weights, not run.`,
+    );
+  }
+  return { artifacts, ir, graph, warnings };
 }

@@ -137,6 +137,13 @@ function tfjsKnowsClass(className: string): boolean {
   return Object.prototype.hasOwnProperty.call(map, className);
 }
 
+/** Layers tfjs cannot build (a class it does not register: Lambda, custom layers), as `[name, class]`. */
+export function unbuildableLayers(topology: unknown): [string, string][] {
+  return layerEntries(topology)
+    .filter((l) => !tfjsKnowsClass(l.className) || nonLayerKind(l.className) !== undefined)
+    .map((l) => [l.name, l.className]);
+}
+
 /**
  * tfjs's own message as one short sentence naming the layer where it can be found: "Unknown layer:
  * FooLayer. This may be due to..." (three lines) becomes "Layer 'x' has class 'FooLayer', which

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isModelLoadError } from './errors';
-import { isHdf5, readHdf5, writeHdf5, type H5GroupView, type H5WriteGroup } from './hdf5';
+import { isHdf5, readHdf5, writeHdf5, type H5DatasetView, type H5GroupView, type H5WriteGroup } from './hdf5';
 
 const SIG = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -115,5 +115,89 @@ describe('writeHdf5 / readHdf5', () => {
       }),
     ).rejects.toThrow('mine');
     expect(await readHdf5(bytes, 't.h5', (root) => root.keys().length)).toBe(2);
+  });
+});
+
+describe('readHdf5 bounds', () => {
+  const gen = () => import('../../../test/bad-files/generate');
+
+  async function failure(
+    bytes: Uint8Array,
+    use: (root: H5GroupView) => unknown,
+  ): Promise<{ code: string; message: string }> {
+    try {
+      await readHdf5(bytes, 'w.h5', use);
+    } catch (e) {
+      if (isModelLoadError(e)) return { code: e.code, message: e.message };
+      throw e;
+    }
+    throw new Error('expected an error');
+  }
+
+  /** Walks every group, as a generic reader would. */
+  const walkAll = (g: H5GroupView): void => {
+    for (const k of g.keys()) {
+      const c = g.get(k);
+      if (c?.kind === 'group') walkAll(c);
+    }
+  };
+
+  it('stops a hard link cycle with CYCLE, naming both paths', async () => {
+    const { buildHdf5 } = await gen();
+    const bytes = await buildHdf5((f) => {
+      f.create_group('layers').create_group('conv2d').create_hard_link('/layers', 'loop');
+    });
+    expect(await failure(bytes, walkAll)).toEqual({
+      code: 'CYCLE',
+      message:
+        "'w.h5' has an HDF5 link cycle: '/layers/conv2d/loop' is the group '/layers' again, which contains it. Walking it would never end.",
+    });
+  });
+
+  it('gives one group reached by two links one identity, and is no cycle', async () => {
+    const { buildHdf5 } = await gen();
+    const bytes = await buildHdf5((f) => {
+      f.create_group('a');
+      f.create_hard_link('/a', 'b');
+    });
+    const ids = await readHdf5(bytes, 'w.h5', (root) =>
+      [root.get('a'), root.get('b')].map((g) => (g as H5GroupView).id),
+    );
+    expect(ids[0]).toBe(ids[1]);
+  });
+
+  it('refuses a dataset declared 100000x100000 before reading it', async () => {
+    const { buildHdf5 } = await gen();
+    const bytes = await buildHdf5((f) => {
+      const d = f
+        .create_group('layers')
+        .create_dataset({
+          name: '0',
+          data: new Float32Array(4),
+          shape: [2, 2],
+          maxshape: [null, null],
+          chunks: [2, 2],
+        });
+      d.resize([100_000, 100_000]);
+    });
+    expect(bytes.length).toBeLessThan(20_000);
+    expect(await failure(bytes, (root) => (root.get('layers/0') as H5DatasetView).read())).toEqual({
+      code: 'LIMIT_EXCEEDED',
+      message:
+        "dataset 'layers/0' declares 100000x100000 float32 (40 GB), over the 1 GiB limit for one tensor.",
+    });
+  });
+
+  it('refuses groups nested past the depth limit and strings where numbers belong', async () => {
+    const { buildHdf5 } = await gen();
+    const deep = await buildHdf5((f) => {
+      let g = f.create_group('g0');
+      for (let i = 1; i < 70; i++) g = g.create_group(`g${i}`);
+    });
+    expect((await failure(deep, walkAll)).code).toBe('LIMIT_EXCEEDED');
+    const text = await buildHdf5((f) => void f.create_dataset({ name: 's', data: ['a', 'b'], shape: [2] }));
+    expect(await failure(text, (root) => (root.get('s') as H5DatasetView).read())).toMatchObject({
+      code: 'BAD_WEIGHTS',
+    });
   });
 });

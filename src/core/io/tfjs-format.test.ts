@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { InputFile, ModelArtifactsData } from '../ir/artifacts';
 import type { ManifestGroup } from '../ir/keras-json';
 import { isModelLoadError, type ModelLoadError } from './errors';
-import { tfjsFormat } from './tfjs-format';
+import { confineManifestPath, tfjsFormat } from './tfjs-format';
 
 const topology = { class_name: 'Sequential', config: { name: 'tiny', layers: [] } };
 const enc = new TextEncoder();
@@ -435,5 +435,32 @@ describe('tfjsFormat.open', () => {
       expect(e.code).toBe('UNRECOGNIZED_FORMAT');
       expect(e.message).toMatch(/^None of the 3 files \(a\.png, b\.txt, c\.bin\) is a TF\.js model\.json/);
     });
+  });
+});
+
+describe('confineManifestPath', () => {
+  it('lets paths below the model folder through and names every way out', () => {
+    for (const ok of ['group1-shard1of1.bin', 'sub/x.bin', 'sub/../x.bin', './x.bin']) {
+      expect(() => confineManifestPath(ok, 'm/model.json')).not.toThrow();
+    }
+    for (const [path, why] of [
+      ['../../../../etc/passwd', "a '..' that climbs out of it"],
+      ['/etc/passwd', 'an absolute path'],
+      ['..\\..\\x.bin', "a '..' that climbs out of it"],
+      ['%2e%2e/x.bin', "a '..' that climbs out of it"],
+      ['C:/x.bin', 'a drive letter'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        confineManifestPath(path, 'm/model.json');
+      } catch (e) {
+        caught = e;
+      }
+      expect(isModelLoadError(caught) && caught.code).toBe('PATH_ESCAPE');
+      expect((caught as Error).message).toBe(
+        `'m/model.json' lists the weight file '${path}', whose path leaves the model's folder (${why}). ` +
+          'Only files beside model.json or below it are read.',
+      );
+    }
   });
 });

@@ -374,7 +374,7 @@ export async function sensitivity(args: string[]): Promise<void> {
   if (values.sweep) outputs.push(`${prefix}-sweep.csv`, `${prefix}-sweep.json`);
   // Refused before the analysis, which takes long; written only when everything is measured.
   for (const o of outputs) await checkOutput(o, 'file', force);
-  const m = await openModelAt(path);
+  const m = await openModelAt(path, 'sensitivity');
   const set = await readSampleSet(values.samples, m);
   const scores = await scoresFor(m, criterion, values.samples, maxSamples);
   const costModel = makeCostModel(m.ir, m.graph);

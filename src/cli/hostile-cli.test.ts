@@ -138,7 +138,7 @@ describe('prunelab errors are typed at the boundary', () => {
     writeFileSync(join(m, 'group1-shard1of1.bin'), shard);
     const r = await run('inspect', join(m, 'model.json'), '--json');
     expect(r.code, r.err).toBe(0);
-    expect(r.err).toMatch(/warning: non-finite weights.*conv1 \(1 NaN, 1 Inf\)/);
+    expect(r.err).toMatch(/^prunelab inspect: warning: .*NaN or Inf.*conv1 \(1 NaN, 1 Inf\)/);
     const s = JSON.parse(r.out) as { nonFinite: { layer: string; nan: number; inf: number }[] };
     expect(s.nonFinite).toEqual([{ layer: 'conv1', weight: 'conv1/kernel', nan: 1, inf: 1 }]);
     const p = await run('prune', join(m, 'model.json'), '--ratio', '0.3', '--out', join(dir, 'nan-out'));

@@ -19,7 +19,13 @@ export async function namingInput<T>(path: string, fn: () => Promise<T>): Promis
   }
 }
 
-/** Opens a model named on the command line (model.json, folder, zip, .h5, .keras). */
-export function openModelAt(path: string): Promise<OpenedModel> {
-  return namingInput(path, async () => loadModel(await readModelInput(path)));
+/**
+ * Opens a model named on the command line (model.json, folder, zip, .h5, .keras) and writes what
+ * the loader warns about (NaN/Inf weights naming the layers, layers tfjs cannot build) to stderr as
+ * `prunelab <command>: warning: ...`.
+ */
+export async function openModelAt(path: string, command: string): Promise<OpenedModel> {
+  const m = await namingInput(path, async () => loadModel(await readModelInput(path)));
+  for (const w of m.warnings) process.stderr.write(`prunelab ${command}: warning: ${w}\n`);
+  return m;
 }

@@ -15,7 +15,7 @@ import { writeKerasV3 } from '../core/io/keras-v3';
 import { modelFingerprint } from '../core/io/fingerprint';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { evaluateModels } from '../core/evaluate/evaluate';
-import { describeNonFinite, nonFiniteWeights, type NonFiniteWeight } from '../core/io/weight-health';
+import { nonFiniteWeights } from '../core/io/weight-health';
 import { namingInput, openModelAt } from './inputs';
 import { checkOutput, OutputExistsError, writeOutputFile, writeOutputFolder } from '../node/write-output';
 import { initNodeBackend } from '../node/tf-node';
@@ -37,8 +37,9 @@ const HELP = `prunelab: structured filter pruning for TF.js LayersModels, headle
 Usage:
   prunelab inspect <model.json|folder|zip> [--json]
       Lists layers (class, output shape, params, FLOPs), prunable groups (with why a group is not
-      prunable) and totals; warns on stderr, naming the layers, when weights hold NaN or Inf.
-      --json prints one JSON object (nonFinite: [{layer, weight, nan, inf}], empty when healthy).
+      prunable) and totals; warns on stderr, naming the layers, when weights hold NaN or Inf or
+      tfjs cannot build a layer (every command does). --json prints one JSON object, with
+      nonFinite: [{layer, weight, nan, inf}] and warnings: [...] (both empty when healthy).
 
   prunelab prune <model> --out <dir|file> [--criterion <c>] [--ratio 0.5] [--plan plan.json]
                  [--format tfjs|keras|h5] [--quantize none|float16|uint8|uint16] [--force] [--json]
@@ -76,24 +77,9 @@ function print(obj: unknown): void {
   process.stdout.write(`${JSON.stringify(obj, null, 2)}\n`);
 }
 
-async function open(path: string | undefined): Promise<OpenedModel> {
+async function open(path: string | undefined, command: string): Promise<OpenedModel> {
   if (!path) throw new UsageError('Missing the model argument (a model.json, a folder or a zip).');
-  return openModelAt(path);
-}
-
-/**
- * Names the layers holding NaN or infinite weights on stderr (the model still opens and prunes, but
- * nothing measured on data means anything); returns them for `--json`.
- */
-function warnNonFinite(command: string, m: OpenedModel): NonFiniteWeight[] {
-  const bad = nonFiniteWeights(m.artifacts);
-  if (bad.length > 0) {
-    process.stderr.write(
-      `prunelab ${command}: warning: non-finite weights (NaN/Inf) in ${describeNonFinite(bad)}; ` +
-        'accuracy and data-based criteria are meaningless until they are fixed.\n',
-    );
-  }
-  return bad;
+  return openModelAt(path, command);
 }
 
 function summarise(m: OpenedModel) {
@@ -129,10 +115,9 @@ async function inspect(args: string[]): Promise<void> {
     options: { json: { type: 'boolean' } },
     allowPositionals: true,
   });
-  const m = await open(positionals[0]);
-  const nonFinite = warnNonFinite('inspect', m);
+  const m = await open(positionals[0], 'inspect');
   const s = summarise(m);
-  if (values.json) return print({ ...s, nonFinite });
+  if (values.json) return print({ ...s, nonFinite: nonFiniteWeights(m.artifacts), warnings: m.warnings });
   const lines = [`${s.name} (${s.kind}), ${s.layers.length} layers`, ''];
   lines.push('  #  layer                    class                   output shape        params        FLOPs');
   for (const l of s.layers) {
@@ -185,8 +170,7 @@ async function prune(args: string[]): Promise<void> {
   if (quantize !== 'none' && format !== 'tfjs') {
     throw new UsageError('--quantize applies to --format tfjs only (Keras files keep float32 weights).');
   }
-  const m = await open(positionals[0]);
-  warnNonFinite('prune', m);
+  const m = await open(positionals[0], 'prune');
   const force = values.force === true;
   let plan: PruningPlan;
   let report: PlanReport | null = null;
@@ -266,7 +250,7 @@ async function evaluate(args: string[]): Promise<void> {
     allowPositionals: true,
   });
   if (!values.samples) throw new UsageError('evaluate needs --samples <set.plss|image folder|zip>.');
-  const m = await open(positionals[0]);
+  const m = await open(positionals[0], 'evaluate');
   const samples = values.samples;
   const model = await namingInput(positionals[0]!, () => loadLayersModelFromArtifacts(m.artifacts));
   const {

@@ -109,12 +109,12 @@ export async function finetune(args: string[]): Promise<void> {
   const force = values.force === true;
   // Refused before training, which takes long; the folder is swapped in whole at the end.
   await checkOutput(values.out, 'folder', force);
-  const opened = await openModelAt(positionals[0]);
+  const opened = await openModelAt(positionals[0], 'finetune');
   const model = await loadLayersModelFromArtifacts(opened.artifacts);
   let teacher: tf.LayersModel | undefined;
   try {
     if (values.teacher) {
-      const t = await openModelAt(values.teacher);
+      const t = await openModelAt(values.teacher, 'finetune');
       teacher = await loadLayersModelFromArtifacts(t.artifacts);
     }
     const samplesPath = values.samples;

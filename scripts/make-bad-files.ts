@@ -104,6 +104,17 @@ async function archiveCases(): Promise<Case[]> {
     }
     (file.get('layers') as ReturnType<typeof file.create_group>).create_hard_link('/dag0', 'dag');
   });
+  const external = await tinyKeras3Weights((file) => {
+    (file.get('layers/dense') as ReturnType<typeof file.create_group>).create_external_link(
+      '/etc/passwd',
+      '/',
+      'ext',
+    );
+    (file.get('layers') as ReturnType<typeof file.create_group>).create_soft_link(
+      '/nowhere/at/all',
+      'dangling',
+    );
+  });
   const huge = await tinyKeras3Weights(undefined, (vars) => {
     const d = vars.create_dataset({
       name: '0',
@@ -362,6 +373,14 @@ async function archiveCases(): Promise<Case[]> {
       input: ['keras-hdf5-link-dag.keras'],
       code: null,
       why: '25 groups each linking twice to the next: 16 million paths without a cycle; each shared group is walked once, so it loads at once',
+    },
+    {
+      id: 'keras-hdf5-external-link',
+      kind: 'model',
+      files: { 'keras-hdf5-external-link.keras': zipOf(external) },
+      input: ['keras-hdf5-external-link.keras'],
+      code: null,
+      why: 'an HDF5 external link to /etc/passwd and a dangling soft link are never followed: the model loads',
     },
     {
       id: 'keras-hdf5-huge-dataset',

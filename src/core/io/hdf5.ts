@@ -187,6 +187,15 @@ function readArray(d: H5Dataset, classes: { integer: number; float: number }, ct
   return { shape, stored, dtype: 'int32', values: Int32Array.from(list, Number) };
 }
 
+/** The target of a soft link at `path`, or undefined when it is not one. */
+function softLinkTarget(g: H5Group, path: string): string | undefined {
+  try {
+    return g.get_link(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A short reason from an h5wasm / HDF5 error (the library's messages run to dozens of lines). */
 export function hdf5Reason(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
@@ -266,7 +275,16 @@ export async function readHdf5<T>(
       get(name) {
         const path = `${g.path === '/' ? '' : g.path}/${name}`;
         countSteps(Math.max(1, path.split('/').length - 1), path);
-        const child = g.get(name);
+        let child: ReturnType<H5Group['get']>;
+        try {
+          child = g.get(name);
+        } catch (e) {
+          // A soft link to nothing: HDF5 cannot tell its type. Absent, like a name that is not there.
+          if (softLinkTarget(g, path) !== undefined) return undefined;
+          throw e;
+        }
+        // External links (to other files, e.g. /etc/passwd) and broken links come back as neither
+        // group nor dataset: never followed.
         if (child instanceof h5.Dataset) return wrapDataset(child);
         if (child instanceof h5.Group) {
           const depth = child.path.split('/').filter((p) => p !== '').length;

@@ -49,8 +49,6 @@ export const MAX_MODEL_WEIGHT_BYTES = 2 * GiB;
 export const MAX_IMAGE_SIDE = 16_384;
 /** Largest image area decoded, in pixels (50 MP = 200 MB as RGBA). */
 export const MAX_IMAGE_PIXELS = 50_000_000;
-/** Largest `.plss` sample set, in bytes (pixels and labels); the file format itself allows 2^32 samples. */
-export const MAX_SAMPLE_SET_BYTES = 2 * GiB;
 
 /** A byte count for a message: `40 GB`, `1.5 MB`, `700 bytes` (decimal units, as file managers show sizes). */
 export function formatBytes(n: number): string {
@@ -85,5 +83,4 @@ export const LIMITS = {
   MAX_MODEL_WEIGHT_BYTES,
   MAX_IMAGE_SIDE,
   MAX_IMAGE_PIXELS,
-  MAX_SAMPLE_SET_BYTES,
 } as const;

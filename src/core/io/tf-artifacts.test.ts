@@ -1,5 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { tfjsCompatibleTopology } from './tf-artifacts';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ModelArtifactsData, WeightTensor } from '../ir/artifacts';
+import { ModelLoadError } from './errors';
+import {
+  describeTfjsError,
+  loadLayersModelFromArtifacts,
+  predictChecked,
+  tfjsCompatibleTopology,
+} from './tf-artifacts';
 
 describe('tfjsCompatibleTopology', () => {
   it('rewrites Keras L2 / L1 regularizers as the L1L2 tfjs knows, leaving everything else (and the input) alone', () => {
@@ -30,5 +38,140 @@ describe('tfjsCompatibleTopology', () => {
     });
     const plain = { class_name: 'Sequential', config: { layers: [] } };
     expect(tfjsCompatibleTopology(plain)).toBe(plain);
+  });
+});
+
+describe('loadLayersModelFromArtifacts: failures are typed and leak nothing', () => {
+  const conv = (name: string, extra: Record<string, unknown> = {}) => ({
+    class_name: 'Conv2D',
+    config: { name, filters: 2, kernel_size: [3, 3], padding: 'same', ...extra },
+  });
+  const w = (name: string, shape: number[]): WeightTensor => ({
+    name,
+    shape,
+    dtype: 'float32',
+    values: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.1),
+  });
+  const seq = (layers: unknown[], weights: WeightTensor[]): ModelArtifactsData => ({
+    modelTopology: {
+      class_name: 'Sequential',
+      config: { name: 's', layers },
+    } as ModelArtifactsData['modelTopology'],
+    weights,
+  });
+  const convWeights = [
+    w('c1/kernel', [3, 3, 1, 2]),
+    w('c1/bias', [2]),
+    w('c2/kernel', [3, 3, 2, 2]),
+    w('c2/bias', [2]),
+  ];
+
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    await tf.ready();
+  });
+
+  it('a build that fails after two layers made their weights: BUILD_FAILED naming the layer, tensors back to before', async () => {
+    // Flatten of [?, ?, ?, 2] cannot be built: tfjs throws after c1 and c2 created their variables.
+    const a = seq(
+      [
+        conv('c1', { batch_input_shape: [null, null, null, 1] }),
+        conv('c2'),
+        { class_name: 'Flatten', config: { name: 'flat' } },
+      ],
+      convWeights,
+    );
+    const before = tf.memory().numTensors;
+    const e = await loadLayersModelFromArtifacts(a).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ModelLoadError);
+    expect((e as ModelLoadError).code).toBe('BUILD_FAILED');
+    expect((e as ModelLoadError).message).toMatch(
+      /^TensorFlow.js could not build .*input to "Flatten" is not fully defined/,
+    );
+    expect((e as ModelLoadError).message).not.toContain('\n');
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('weights tfjs refuses (a missing kernel): BUILD_FAILED, the half-built model disposed, no tensor left', async () => {
+    const a = seq([conv('c1', { batch_input_shape: [null, 4, 4, 1] }), conv('c2')], convWeights.slice(0, 3));
+    const before = tf.memory().numTensors;
+    const e = await loadLayersModelFromArtifacts(a).catch((x: unknown) => x);
+    expect((e as ModelLoadError).code).toBe('BUILD_FAILED');
+    expect(tf.memory().numTensors).toBe(before);
+    // The same model with its weights builds, and disposing it returns every tensor.
+    const ok = await loadLayersModelFromArtifacts(
+      seq([conv('c1', { batch_input_shape: [null, 4, 4, 1] }), conv('c2')], convWeights),
+    );
+    ok.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("an unknown class: one sentence naming the layer instead of tfjs's three-line 'Unknown layer'", async () => {
+    const a = seq(
+      [
+        conv('c1', { batch_input_shape: [null, 4, 4, 1] }),
+        { class_name: 'FooLayer', config: { name: 'foo' } },
+      ],
+      convWeights.slice(0, 2),
+    );
+    const e = (await loadLayersModelFromArtifacts(a).catch((x: unknown) => x)) as ModelLoadError;
+    expect(e.code).toBe('BUILD_FAILED');
+    expect(e.layer).toBe('foo');
+    expect(e.message).toBe("Layer 'foo' has class 'FooLayer', which TensorFlow.js cannot build.");
+  });
+
+  it('rewrites tfjs messages into one short sentence', () => {
+    const topology = {
+      class_name: 'Sequential',
+      config: {
+        layers: [
+          conv('conv1'),
+          {
+            class_name: 'Dense',
+            config: { name: 'd', kernel_initializer: { class_name: 'Nope', config: {} } },
+          },
+        ],
+      },
+    };
+    expect(
+      describeTfjsError(
+        new Error(
+          'Unknown initializer: Nope. This may be due to one of the following reasons:\n1. ...\n2. ...',
+        ),
+        topology,
+      ),
+    ).toEqual({
+      message: "Layer 'd' has initializer 'Nope', which TensorFlow.js cannot build.",
+      layer: 'd',
+    });
+    expect(
+      describeTfjsError(
+        new Error(
+          'Error when checking : expected conv1_input to have shape [null,28,28,1] but got array with shape [1,32,32,3].',
+        ),
+        topology,
+      ).message,
+    ).toBe("The model expects input 'conv1_input' of shape [?,28,28,1], but was given [1,32,32,3].");
+    expect(
+      describeTfjsError(new TypeError("Cannot create property 'customObjects' on string ''"), topology)
+        .message,
+    ).toBe("TensorFlow.js could not build the model: Cannot create property 'customObjects' on string ''");
+    expect(
+      describeTfjsError(new Error('Input 0 is incompatible with layer conv1: expected ndim=4'), topology),
+    ).toMatchObject({ layer: 'conv1' });
+  });
+
+  it('predictChecked: a wrong input size is BAD_SAMPLES saying what the model expects', async () => {
+    const m = await loadLayersModelFromArtifacts(
+      seq([conv('c1', { batch_input_shape: [null, 4, 4, 1] })], convWeights.slice(0, 2)),
+    );
+    const x = tf.zeros([1, 5, 5, 3]);
+    expect(() => predictChecked(m, x)).toThrow(
+      /^The model expects inputs of 4x4x1 \(shape \[\?, 4, 4, 1\]\), but was given 5x5x3/,
+    );
+    const y = predictChecked(m, tf.zeros([2, 4, 4, 1])) as tf.Tensor;
+    expect(y.shape).toEqual([2, 4, 4, 2]);
+    tf.dispose([x, y]);
+    m.dispose();
   });
 });

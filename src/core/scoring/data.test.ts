@@ -346,3 +346,28 @@ describe('data-based scoring as a job', () => {
     expect(l1['c1']).toHaveLength(3);
   });
 });
+
+describe('data-based criteria refuse NaN/Inf weights', () => {
+  it('names the layers before running anything; weight-based criteria still score', async () => {
+    const broken: ModelArtifactsData = {
+      ...artifacts,
+      weights: artifacts.weights.map((w, i) =>
+        i === 0 ? { ...w, values: Float32Array.from(w.values, (v, j) => (j === 1 ? NaN : v)) } : w,
+      ),
+    };
+    const set = randomSet(4, true, 3);
+    const before = tf.memory().numTensors;
+    for (const criterion of ['apoz', 'mean-activation', 'taylor'] as const) {
+      const e = await scoreGroupsWithData(model, ir, broken, graph, criterion, set).catch((x: unknown) => x);
+      expect(e).toMatchObject({ name: 'ModelLoadError', code: 'BAD_WEIGHTS' });
+      expect((e as Error).message).toMatch(
+        new RegExp(
+          `^The '${criterion}' criterion runs the model on data, but its weights hold NaN or Inf values: ${artifacts.weights[0]!.name.split('/')[0]!} \\(1 NaN\\)`,
+        ),
+      );
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    const l1 = await scoreGroupsWithData(model, ir, broken, graph, 'l1', set);
+    expect(Object.keys(l1).length).toBeGreaterThan(0);
+  });
+});

@@ -10,6 +10,7 @@ import { canonicalizePlan, validatePlan } from '../core/plan/validate';
 import { getModel, getRecovered } from './registry';
 import { useWorkbench } from './store';
 import { commitPlan } from './plan-slice';
+import { runJob } from './jobs';
 
 const set = useWorkbench.setState;
 const get = useWorkbench.getState;
@@ -60,6 +61,20 @@ export async function buildDownload(
   }
   const bytes = zipFiles(files.map((f) => ({ path: `${baseName}/${f.path}`, bytes: f.bytes })));
   return [{ name: `${baseName}.zip`, bytes, type: 'application/zip' }];
+}
+
+/**
+ * Builds a download as the 'export' job (one status, errors shown by the export panel); returns the
+ * files, or undefined when it failed or another export runs.
+ */
+export function runExport(
+  kind: ExportKind,
+  quantize: TfjsQuantization = 'none',
+): Promise<DownloadFile[] | undefined> {
+  return runJob('export', () => buildDownload(kind, quantize), {
+    planKey: get().planKey,
+    label: `Building the ${kind === 'tfjs-zip' ? '.zip' : kind === 'tfjs-files' ? 'TF.js files' : `.${kind}`}`,
+  });
 }
 
 /** The current plan as a JSON file that names the model it was made for (its fingerprint). */

@@ -1,5 +1,4 @@
-import { useState } from 'react';
-import { buildDownload, openPlanFile, planFileJson, type ExportKind } from '../../state/export-actions';
+import { openPlanFile, runExport, planFileJson, type ExportKind } from '../../state/export-actions';
 import { useTotals } from '../../state/selectors';
 import { useWorkbench } from '../../state/store';
 import { formatBytes } from '../format';
@@ -30,21 +29,13 @@ const LABELS: Record<Quantize, string> = {
 export function ExportPanel() {
   const totals = useTotals();
   const quantize = useWorkbench((s) => s.exportQuantize);
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const run = (kind: ExportKind, label: string) => () => void runAsync(kind, label);
-  const runAsync = async (kind: ExportKind, label: string) => {
-    setError(null);
-    setBusy(label);
-    try {
-      for (const f of await buildDownload(kind, kind.startsWith('tfjs') ? quantize : 'none')) {
-        download(f.bytes, f.name, f.type);
-      }
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    } finally {
-      setBusy(null);
-    }
+  const job = useWorkbench((s) => s.jobs.export);
+  const busy = job.status === 'running' ? job.label : null;
+  const error = job.status === 'error' ? job.error : null;
+  const run = (kind: ExportKind) => () => void runAsync(kind);
+  const runAsync = async (kind: ExportKind) => {
+    const files = await runExport(kind, kind.startsWith('tfjs') ? quantize : 'none');
+    for (const f of files ?? []) download(f.bytes, f.name, f.type);
   };
   const params = totals?.after.params ?? 0;
   return (
@@ -75,20 +66,20 @@ export function ExportPanel() {
         <p className="hint">The accuracy preview runs the pruned model with these quantized weights.</p>
       )}
       <div className="row">
-        <button type="button" disabled={busy !== null} onClick={run('tfjs-zip', 'zip')}>
+        <button type="button" disabled={busy !== null} onClick={run('tfjs-zip')}>
           Download .zip
         </button>
-        <button type="button" disabled={busy !== null} onClick={run('tfjs-files', 'files')}>
+        <button type="button" disabled={busy !== null} onClick={run('tfjs-files')}>
           Download model.json + weights
         </button>
-        <button type="button" disabled={busy !== null} onClick={run('keras', 'keras')}>
+        <button type="button" disabled={busy !== null} onClick={run('keras')}>
           Download .keras
         </button>
-        <button type="button" disabled={busy !== null} onClick={run('h5', 'h5')}>
+        <button type="button" disabled={busy !== null} onClick={run('h5')}>
           Download .h5
         </button>
       </div>
-      {busy && <p role="status">Writing {busy}…</p>}
+      {busy && <p role="status">{busy}…</p>}
       <div className="row">
         <button
           type="button"

@@ -90,6 +90,9 @@ export function FilterHeatmap({
         data-layer={layer}
         data-cols={layout.cols}
         data-rows={layout.rows}
+        data-filters={scores.length}
+        data-selected={selected.join(',')}
+        aria-disabled={disabled ? true : undefined}
         style={{ width: layout.cols * cellCss, height: layout.rows * cellCss }}
         className={disabled ? 'disabled' : undefined}
         onMouseMove={(e) => setFocus(pick(e))}

@@ -157,6 +157,24 @@ function isNonNegativeInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0;
 }
 
+/** Names of every layer in a topology, nested models' layers included (any `{class_name, config: {name}}`). */
+function layerNamesOf(topology: unknown): Set<string> {
+  const out = new Set<string>();
+  const visit = (v: unknown, depth: number): void => {
+    if (depth > 64) return;
+    if (Array.isArray(v)) for (const x of v) visit(x, depth + 1);
+    else if (isObject(v)) {
+      if (typeof v.class_name === 'string' && isObject(v.config) && typeof v.config.name === 'string') {
+        out.add(v.config.name);
+      }
+      if (typeof v.name === 'string' && typeof v.class_name === 'string') out.add(v.name);
+      if (isObject(v.config)) visit(v.config.layers, depth + 1);
+    }
+  };
+  visit(topology, 0);
+  return out;
+}
+
 /** Checks the manifest's shape (not its bytes) and returns it typed. */
 function readManifest(raw: unknown, file: string): ManifestGroup[] {
   if (raw === undefined) return [];
@@ -318,11 +336,15 @@ function readTfjsModel(files: InputFile[]): ModelArtifactsData {
   // anyway, and nothing is allocated for a weight before its declared size has passed the limits.
   const where = { file: file.path };
   const budget = new WeightBudget();
+  const layers = layerNamesOf(modelTopology);
   for (const group of manifest) {
     for (const p of group.paths) confineManifestPath(p, file.path);
     for (const w of group.weights) {
       describeStorage(w, where);
-      checkWeightDtype(w.name, w.dtype, 'declared', where);
+      // By class, not by name alone: only a weight of a layer the topology has (`dense/kernel` of
+      // layer `dense`) is held to its role's dtype.
+      const owner = w.name.split('/').slice(-2, -1)[0];
+      if (owner !== undefined && layers.has(owner)) checkWeightDtype(w.name, w.dtype, 'declared', where);
       const bytes = checkTensorDeclaration(`weight '${w.name}'`, w.shape, w.dtype, 4, where);
       budget.add(`weight '${w.name}'`, bytes, where);
     }

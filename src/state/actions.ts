@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { InputFile } from '../core/ir/artifacts';
-import { loadModel } from '../core/load';
+import { openModelOffThread, parseLoadTimeoutParam } from '../worker/open-model-client';
 import { isModelLoadError } from '../core/io/errors';
 import { makeCostModel } from '../core/metrics/costs';
 import type { Criterion } from '../core/scoring';
@@ -51,6 +51,14 @@ function scoresOf(id: number, criterion: Criterion): Record<string, number[]> {
   return scoresForOpen(id, criterion);
 }
 
+/** The open in progress, so that Cancel (and a newer drop) can stop it. */
+let opening: AbortController | null = null;
+
+/** Stops the model open in progress; it ends as CANCELLED and the open model stays. */
+export function cancelOpening(): void {
+  opening?.abort();
+}
+
 /** Images dropped on an open model, waiting for the user to say they are its sample set. */
 let pendingImages: { files: InputFile[]; label: string } | null = null;
 
@@ -89,10 +97,19 @@ export async function openFiles(
     return false;
   }
   set({ loading: `Opening ${label ?? names.join(', ')}`, loadError: null, notice: null });
+  opening?.abort(); // a newer drop replaces an open still running
+  const controller = new AbortController();
+  opening = controller;
   try {
     let sessionPatch: Partial<ReturnType<typeof get>> = {};
     if (modelFiles.length > 0) {
-      const opened = await loadModel(modelFiles);
+      // Parsed in a worker with a time limit, so a runaway file cannot freeze the tab (issue 9).
+      const timeoutMs = typeof location === 'undefined' ? undefined : parseLoadTimeoutParam(location.search);
+      const opened = await openModelOffThread(modelFiles, {
+        signal: controller.signal,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      });
+      if (opening !== controller) return false;
       const costModel = makeCostModel(opened.ir, opened.graph);
       const id = putModel({ opened, costModel });
       const jsonFile = modelFiles.find((f) => f.path.toLowerCase().endsWith('.json'));
@@ -135,16 +152,8 @@ export async function openFiles(
     if (samplePatch.sampleSet && prev.sampleSet) releaseSampleSet(prev.sampleSet.id);
     if (sessionPatch.session || samplePatch.sampleSet)
       resetJobs(['preview', 'compare', 'bn', 'finetune', 'export']);
-    const previous = sessionPatch.session && prev.session ? prev.session.name : null;
-    set({
-      ...sessionPatch,
-      ...samplePatch,
-      loading: null,
-      pendingSamples: null,
-      ...(previous && !opts.uid
-        ? { notice: `Your work on '${previous}' is kept under Recent sessions.` }
-        : {}),
-    });
+    // The session this one replaces stays in the browser, under Recent sessions (persist.ts).
+    set({ ...sessionPatch, ...samplePatch, loading: null, pendingSamples: null });
     if (sessionPatch.session)
       rememberModelFiles(sessionPatch.session.uid, sessionPatch.session.name, modelFiles);
     if (sampleFile && samplePatch.sampleSet) rememberSampleFiles('plss', sampleFile.path, [sampleFile]);
@@ -152,10 +161,13 @@ export async function openFiles(
     if (imageFiles.length > 0) await openImageFiles(imageFiles, label ?? imageFolderName(imageFiles));
     return true;
   } catch (e) {
+    if (opening !== controller) return false; // superseded by a newer open
     const code = isModelLoadError(e) ? e.code : 'ERROR';
     const message = e instanceof Error ? e.message : String(e);
     set({ loading: null, loadError: { code, message, files: names } });
     return false;
+  } finally {
+    if (opening === controller) opening = null;
   }
 }
 

@@ -5,8 +5,9 @@ import { writeKerasV3 } from '../core/io/keras-v3';
 import { writeKerasH5 } from '../core/io/keras-h5';
 import { zipFiles } from '../core/io/zip';
 import { modelFingerprint } from '../core/io/fingerprint';
-import { planModelMismatch, type PruningPlan } from '../core/plan/plan';
-import { canonicalizePlan, validatePlan } from '../core/plan/validate';
+import type { PruningPlan } from '../core/plan/plan';
+import { parsePlanFile } from '../core/plan/plan-file';
+import { isModelLoadError } from '../core/io/errors';
 import { getModel, getRecovered } from './registry';
 import { useWorkbench } from './store';
 import { commitPlan } from './plan-slice';
@@ -95,25 +96,19 @@ export function planFileJson(): string {
 export function openPlanFile(text: string, fileName: string): boolean {
   const { session } = get();
   if (!session) return false;
-  const fail = (message: string) => {
-    set({ loadError: { code: 'BAD_PLAN', message, files: [fileName] } });
-    return false;
-  };
   let plan: PruningPlan;
   try {
-    plan = JSON.parse(text) as PruningPlan;
+    plan = parsePlanFile(text, fileName, {
+      graph: session.graph,
+      fingerprint: modelFingerprint(session.ir),
+      modelName: session.name,
+    });
   } catch (e) {
-    return fail(`'${fileName}' is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+    const code = isModelLoadError(e) ? e.code : 'BAD_PLAN';
+    set({ loadError: { code, message: e instanceof Error ? e.message : String(e), files: [fileName] } });
+    return false;
   }
-  if (typeof plan !== 'object' || plan === null || plan.version !== 1 || typeof plan.remove !== 'object') {
-    return fail(`'${fileName}' is not a PruneLab plan (expected {"version": 1, "remove": {...}}).`);
-  }
-  const mismatch = planModelMismatch(plan, modelFingerprint(session.ir), session.name);
-  if (mismatch) return fail(mismatch);
-  const problems = validatePlan(session.graph, plan);
-  if (problems.length) return fail(`Plan '${fileName}' does not fit this model: ${problems.join(' ')}`);
-  const canonical = canonicalizePlan(session.graph, plan);
-  commitPlan({ version: 1, remove: canonical.remove }, `open plan file ${fileName}`, {
+  commitPlan({ version: 1, remove: plan.remove }, `open plan file ${fileName}`, {
     loadError: null,
     notice: `Opened plan ${fileName}.`,
   });

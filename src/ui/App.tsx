@@ -1,6 +1,6 @@
 import { useEffect, useState, type DragEvent } from 'react';
 import { useWorkbench } from '../state/store';
-import { openFiles, openSample, startRuntime } from '../state/actions';
+import { cancelOpening, openFiles, openSample, startRuntime } from '../state/actions';
 import { filesFromDrop } from './files';
 import { installUndoKeys } from './components/UndoRedo';
 import { PendingSamplesBar } from './components/RecentSessions';
@@ -51,7 +51,10 @@ export function App() {
         <PendingSamplesBar />
         {loading && (
           <p role="status" className="loading">
-            {loading}…
+            {loading}…{' '}
+            <button type="button" className="cancel-open" aria-label="Cancel opening" onClick={cancelOpening}>
+              Cancel
+            </button>
           </p>
         )}
         {session ? <Workbench /> : <StartPage />}

@@ -169,15 +169,13 @@ describe('readHdf5 bounds', () => {
   it('refuses a dataset declared 100000x100000 before reading it', async () => {
     const { buildHdf5 } = await gen();
     const bytes = await buildHdf5((f) => {
-      const d = f
-        .create_group('layers')
-        .create_dataset({
-          name: '0',
-          data: new Float32Array(4),
-          shape: [2, 2],
-          maxshape: [null, null],
-          chunks: [2, 2],
-        });
+      const d = f.create_group('layers').create_dataset({
+        name: '0',
+        data: new Float32Array(4),
+        shape: [2, 2],
+        maxshape: [null, null],
+        chunks: [2, 2],
+      });
       d.resize([100_000, 100_000]);
     });
     expect(bytes.length).toBeLessThan(20_000);

@@ -1,6 +1,16 @@
 import type { ModelArtifactsData, OutputFile, WeightTensor } from '../ir/artifacts';
 import type { ManifestWeightEntry, TfjsModelJSON } from '../ir/keras-json';
+import { stampWriter, TFJS_FORMAT_VERSION } from '../surgery/apply-plan';
 import { decodeWeight, elementCount } from './dequantize';
+import {
+  sourceStorageOf,
+  type SourceStorage,
+  type StoredWeight,
+  type TfjsQuantization,
+} from './source-storage';
+import { tfjsPortableTopology } from './tfjs-portable';
+
+export type { TfjsQuantization } from './source-storage';
 
 /** tfjs-converter's default shard size (`--weight_shard_size_bytes`): 4 MiB. */
 export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
@@ -12,15 +22,19 @@ export interface WriteTfjsOptions {
   baseName?: string;
   /**
    * Weight quantization, as tensorflowjs_converter's `--quantize_float16` / `--quantize_uint8` /
-   * `--quantize_uint16` do (default `none`): float32 weights only (int32 and non-finite ones stay as
-   * they are). uint8/uint16: affine per weight, `value = q * scale + min`, max error half a step;
-   * float16: IEEE half precision (about 3 significant digits).
+   * `--quantize_uint16` do: float32 weights only (int32 and non-finite ones stay as they are).
+   * uint8/uint16: affine per weight, `value = q * scale + min`, max error half a step; float16: IEEE
+   * half precision (about 3 significant digits). Default: each weight as the opened model stored it
+   * (`source`), float32 without a record.
    */
   quantize?: TfjsQuantization;
+  /**
+   * How the opened model stored its weights (source-storage.ts); default: the record on `a` itself.
+   * A weight stored as uint8/uint16 whose values all lie on its original grid is written with the
+   * original `scale`/`min`, so re-quantizing a pruned quantized model loses nothing more.
+   */
+  source?: SourceStorage;
 }
-
-/** Weight storage of a TF.js export: 4, 2, 1 or 2 bytes per float weight. */
-export type TfjsQuantization = 'none' | 'float16' | 'uint8' | 'uint16';
 
 interface Encoding {
   entry: ManifestWeightEntry;
@@ -61,20 +75,69 @@ function isFinite32(values: Float32Array): boolean {
   return true;
 }
 
-function encoding(w: WeightTensor, quantize: TfjsQuantization): Encoding {
+/** The storage a weight was opened with, as a write choice. */
+function storedChoice(stored: StoredWeight | undefined): TfjsQuantization {
+  if (!stored || stored.dtype === 'float32' || stored.dtype === 'int32') return 'none';
+  return stored.dtype;
+}
+
+/**
+ * The original affine grid when every value lies on it exactly (a pruned slice of a quantized weight
+ * does): writing with it reproduces the opened bytes' values bit for bit.
+ */
+function originalGrid(
+  values: Float32Array,
+  stored: StoredWeight | undefined,
+  quantize: 'uint8' | 'uint16',
+): { scale: number; min: number } | undefined {
+  if (stored?.dtype !== quantize || stored.scale === undefined || stored.min === undefined) return undefined;
+  const { scale, min } = stored;
+  if (!(scale > 0) || !Number.isFinite(min)) return undefined;
+  const levels = quantize === 'uint8' ? 255 : 65535;
+  const f = new Float32Array(1);
+  for (const v of values) {
+    const q = Math.round((v - min) / scale);
+    if (!(q >= 0 && q <= levels)) return undefined;
+    f[0] = q * scale + min;
+    if (f[0] !== v) return undefined;
+  }
+  return { scale, min };
+}
+
+function encoding(w: WeightTensor, quantize: TfjsQuantization | undefined, stored?: StoredWeight): Encoding {
   checkWeight(w);
   const n = w.values.length;
   const entry: ManifestWeightEntry = { name: w.name, shape: [...w.shape], dtype: w.dtype };
-  if (w.dtype !== 'float32' || quantize === 'none') return { entry, bytes: 4 * n };
+  const q = quantize ?? storedChoice(stored);
+  if (w.dtype !== 'float32' || q === 'none') return { entry, bytes: 4 * n };
   const values = w.values as Float32Array;
-  if (quantize === 'float16') {
+  if (q === 'float16') {
     entry.quantization = { dtype: 'float16' };
     return { entry, bytes: 2 * n };
   }
   if (!isFinite32(values)) return { entry, bytes: 4 * n };
-  const { scale, min } = affineParams(values, quantize === 'uint8' ? 255 : 65535);
-  entry.quantization = { dtype: quantize, scale, min };
-  return { entry, bytes: (quantize === 'uint8' ? 1 : 2) * n };
+  const { scale, min } = originalGrid(values, stored, q) ?? affineParams(values, q === 'uint8' ? 255 : 65535);
+  entry.quantization = { dtype: q, scale, min };
+  return { entry, bytes: (q === 'uint8' ? 1 : 2) * n };
+}
+
+/** Each weight's encoding under the options. */
+function encodingsOf(a: ModelArtifactsData, opts: WriteTfjsOptions): Encoding[] {
+  const source = opts.source ?? sourceStorageOf(a);
+  return a.weights.map((w) => encoding(w, opts.quantize, source?.weights[w.name]));
+}
+
+/**
+ * What a TF.js export holds besides the weights: the topology made loadable by plain tfjs
+ * (tfjs-portable.ts) and, when the model has a provenance record, the writer's name and version and
+ * the notes on what was translated or dropped, in `userDefinedMetadata.prunelab.writer`.
+ */
+export function tfjsExportArtifacts(a: ModelArtifactsData): ModelArtifactsData {
+  const { topology, notes } = tfjsPortableTopology(a.modelTopology);
+  return stampWriter(
+    { ...a, modelTopology: topology },
+    { format: 'tfjs-layers-model', formatVersion: TFJS_FORMAT_VERSION, notes },
+  );
 }
 
 const F32 = new Float32Array(1);
@@ -163,10 +226,11 @@ function modelJsonText(a: ModelArtifactsData, paths: string[], encodings: Encodi
  * plus `group1-shard1ofN.bin`..., weights (quantized if asked) concatenated in order and cut every
  * `shardBytes`.
  */
-export function writeTfjsModel(a: ModelArtifactsData, opts: WriteTfjsOptions = {}): OutputFile[] {
+export function writeTfjsModel(model: ModelArtifactsData, opts: WriteTfjsOptions = {}): OutputFile[] {
   const shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
   checkShardBytes(shardBytes);
-  const encodings = a.weights.map((w) => encoding(w, opts.quantize ?? 'none'));
+  const a = tfjsExportArtifacts(model);
+  const encodings = encodingsOf(model, opts);
   const parts = a.weights.map((w, i) => encodeWeight(w, encodings[i]!));
   const total = parts.reduce((n, p) => n + p.byteLength, 0);
   const names = shardNames(shardCount(total, shardBytes));
@@ -192,10 +256,11 @@ export function writeTfjsModel(a: ModelArtifactsData, opts: WriteTfjsOptions = {
  * Total bytes `writeTfjsModel` would write with the same options (weight data, quantized if asked, +
  * model.json), without encoding the weights: what the page shows before a download.
  */
-export function tfjsModelSize(a: ModelArtifactsData, opts: WriteTfjsOptions = {}): number {
+export function tfjsModelSize(model: ModelArtifactsData, opts: WriteTfjsOptions = {}): number {
   const shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
   checkShardBytes(shardBytes);
-  const encodings = a.weights.map((w) => encoding(w, opts.quantize ?? 'none'));
+  const a = tfjsExportArtifacts(model);
+  const encodings = encodingsOf(model, opts);
   const total = encodings.reduce((n, e) => n + e.bytes, 0);
   const names = shardNames(shardCount(total, shardBytes));
   return total + new TextEncoder().encode(modelJsonText(a, names, encodings)).byteLength;
@@ -206,10 +271,14 @@ export function tfjsModelSize(a: ModelArtifactsData, opts: WriteTfjsOptions = {}
  * measuring what quantization costs in accuracy before downloading, e.g.
  * `evaluate(quantizedArtifacts(pruned, 'uint8'))` against `evaluate(pruned)`.
  */
-export function quantizedArtifacts(a: ModelArtifactsData, quantize: TfjsQuantization): ModelArtifactsData {
+export function quantizedArtifacts(
+  a: ModelArtifactsData,
+  quantize: TfjsQuantization | undefined,
+  source: SourceStorage | undefined = sourceStorageOf(a),
+): ModelArtifactsData {
   if (quantize === 'none') return a;
   const weights = a.weights.map((w) => {
-    const enc = encoding(w, quantize);
+    const enc = encoding(w, quantize, source?.weights[w.name]);
     return enc.entry.quantization ? decodeWeight(enc.entry, encodeWeight(w, enc)) : w;
   });
   return { ...a, weights };

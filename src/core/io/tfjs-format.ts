@@ -5,6 +5,7 @@ import { ModelLoadError } from './errors';
 import { baseName, describeFiles, dirName, normalizePath, type ModelFormat } from './format';
 import { checkTensorDeclaration, checkWeightDtype, WeightBudget } from './weight-checks';
 import { confinedPath } from './zip';
+import { filesBytes, withSourceStorage, type SourceStorage, type StoredWeight } from './source-storage';
 
 /**
  * TF.js LayersModel: `model.json` = `{modelTopology, weightsManifest, format?, generatedBy?, convertedBy?,
@@ -370,12 +371,34 @@ function readTfjsModel(files: InputFile[]): ModelArtifactsData {
   }
 
   const weights = manifest.flatMap((group, g) => decodeGroup(group, resolved[g]!, file.path));
-  const out: ModelArtifactsData = { modelTopology, weights };
+  let out: ModelArtifactsData = { modelTopology, weights };
   if (typeof json.format === 'string') out.format = json.format;
   if (typeof json.generatedBy === 'string') out.generatedBy = json.generatedBy;
   if (typeof json.convertedBy === 'string' || json.convertedBy === null) out.convertedBy = json.convertedBy;
   if (isObject(json.userDefinedMetadata)) out.userDefinedMetadata = json.userDefinedMetadata;
+  out = withSourceStorage(out, sourceStorage(file, manifest, resolved));
   return out;
+}
+
+/**
+ * How the weights were stored (dtype, uint8/uint16 scale and min) and the bytes of the model.json and
+ * the shards it lists, each file counted once: what an export keeps and is compared with.
+ */
+function sourceStorage(json: InputFile, manifest: ManifestGroup[], shards: InputFile[][]): SourceStorage {
+  const weights: Record<string, StoredWeight> = {};
+  for (const group of manifest) {
+    for (const w of group.weights) {
+      const { stored } = describeStorage(w);
+      const entry: StoredWeight = { dtype: stored };
+      if ((stored === 'uint8' || stored === 'uint16') && w.quantization) {
+        entry.scale = w.quantization.scale!;
+        entry.min = w.quantization.min!;
+      }
+      weights[w.name] = entry;
+    }
+  }
+  const files = new Set([json, ...shards.flat()]);
+  return { format: 'tfjs-layers', bytes: filesBytes([...files]), weights };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import {
   snapshotArtifacts,
   type ConsumerLink,
 } from '../testing/random-cnn';
-import { applyPlan, readProvenance, sliceWeight } from './apply-plan';
+import { applyPlan, PRUNELAB_VERSION, readProvenance, sliceWeight, stampWriter } from './apply-plan';
 
 /** `PRUNELAB_RUNS=500 npx vitest run src/core/surgery` soaks the properties longer. */
 const RUNS = Number(process.env['PRUNELAB_RUNS'] ?? 0);
@@ -131,7 +132,13 @@ describe('applyPlan on random CNNs (property)', () => {
         // (f) provenance, in original indexing.
         const record = readProvenance(pruned);
         if (Object.keys(plan.remove).length === 0) {
-          expect(record).toBeUndefined();
+          // A no-op still says what was done to it (issue 11): nothing.
+          expect(record).toEqual({
+            version: 1,
+            tool: 'PruneLab',
+            plan: { version: 1, remove: {} },
+            kept: {},
+          });
           return;
         }
         expect(record?.plan.remove).toEqual(plan.remove);
@@ -158,7 +165,7 @@ describe('applyPlan on random CNNs (property)', () => {
     );
   });
 
-  it('an empty plan is the identity', async () => {
+  it('an empty plan is the identity, with a provenance record saying so', async () => {
     await fc.assert(
       fc.asyncProperty(cnnSpecArb(), async (spec) => {
         const { artifacts } = await randomCnnArtifacts(spec);
@@ -166,7 +173,10 @@ describe('applyPlan on random CNNs (property)', () => {
         expect(kept).toEqual({});
         expect(out.modelTopology).toEqual(artifacts.modelTopology);
         expect(out.modelTopology).not.toBe(artifacts.modelTopology);
-        expect(out.userDefinedMetadata).toEqual(artifacts.userDefinedMetadata);
+        expect(out.userDefinedMetadata).toEqual({
+          ...artifacts.userDefinedMetadata,
+          prunelab: { version: 1, tool: 'PruneLab', plan: { version: 1, remove: {} }, kept: {} },
+        });
         expect(
           out.weights.map((w) => [w.name, w.shape, Buffer.from(w.values.buffer).toString('hex')]),
         ).toEqual(
@@ -243,5 +253,32 @@ describe('applyPlan details', () => {
     });
     expect(sliceWeight(w, [[0], [2]])).toMatchObject({ shape: [1, 1], values: Float32Array.of(2) });
     expect(w.values).toEqual(Float32Array.of(0, 1, 2, 3, 4, 5));
+  });
+});
+
+describe('provenance writer stamp (issue 11)', () => {
+  it('PRUNELAB_VERSION is package.json version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(PRUNELAB_VERSION).toBe(pkg.version);
+  });
+
+  it('stampWriter adds writer beside the record, leaves models without one and the input alone', () => {
+    const topology = { class_name: 'Sequential', config: { name: 's', layers: [] } } as never;
+    const bare: ModelArtifactsData = { modelTopology: topology, weights: [] };
+    expect(stampWriter(bare, { format: 'keras-v3', formatVersion: '3' })).toBe(bare);
+    const record = { version: 1, tool: 'PruneLab', plan: { version: 1, remove: { c: [1] } }, kept: {} };
+    const a: ModelArtifactsData = { ...bare, userDefinedMetadata: { prunelab: record, labels: ['x'] } };
+    const out = stampWriter(a, { format: 'keras-h5', formatVersion: '2.4.0', notes: [] });
+    expect(out.userDefinedMetadata).toEqual({
+      labels: ['x'],
+      prunelab: {
+        ...record,
+        writer: { name: 'PruneLab', version: PRUNELAB_VERSION, format: 'keras-h5', formatVersion: '2.4.0' },
+      },
+    });
+    expect(a.userDefinedMetadata?.['prunelab']).toBe(record);
+    expect(readProvenance(out)?.writer?.format).toBe('keras-h5');
   });
 });

@@ -24,6 +24,28 @@ export interface KeptIndices {
   outputChannels?: number[];
 }
 
+/** PruneLab's own version (package.json `version`; a test holds the two equal), recorded by every writer. */
+export const PRUNELAB_VERSION = '0.1.0';
+
+/** The TF.js release whose `loadLayersModel` the TF.js export is written for and tested with. */
+export const TFJS_FORMAT_VERSION = '4.22.0';
+
+/**
+ * Who wrote an exported file and for what, in `prunelab.writer`: PruneLab itself (never a Keras
+ * release), the format and the version of it targeted, and what the writer had to translate or drop.
+ * Example: `{name: 'PruneLab', version: '0.1.0', format: 'keras-v3', formatVersion: '3', notes: []}`.
+ */
+export interface WriterRecord {
+  name: 'PruneLab';
+  version: string;
+  /** `tfjs-layers-model`, `keras-v3` (.keras) or `keras-h5` (Keras 2 full-model .h5). */
+  format: 'tfjs-layers-model' | 'keras-v3' | 'keras-h5';
+  /** The version of that format targeted: a tfjs release, Keras major `3`, or the .h5 `keras_version` attribute written. */
+  formatVersion: string;
+  /** Keras-only names translated or dropped for the target (tfjs-portable.ts), one line each. */
+  notes?: string[];
+}
+
 /** What a pruned model carries in `userDefinedMetadata.prunelab`, always in the ORIGINAL model's indexing. */
 export interface ProvenanceRecord {
   version: 1;
@@ -31,6 +53,23 @@ export interface ProvenanceRecord {
   /** The plan that turns the original model into this one (composed over repeated pruning). */
   plan: PruningPlan;
   kept: Record<string, KeptIndices>;
+  /** Added by the writer of an exported file (absent in memory and in files older than issue 11). */
+  writer?: WriterRecord;
+}
+
+/**
+ * The artifacts with `prunelab.writer` set, when they carry a provenance record (a copy; the input is
+ * untouched). Models without a record (a writer used as a plain converter) are returned as they are.
+ */
+export function stampWriter(
+  a: ModelArtifactsData,
+  writer: Omit<WriterRecord, 'name' | 'version'>,
+): ModelArtifactsData {
+  const record = a.userDefinedMetadata?.['prunelab'];
+  if (typeof record !== 'object' || record === null) return a;
+  const w: WriterRecord = { name: 'PruneLab', version: PRUNELAB_VERSION, ...writer };
+  if (w.notes?.length === 0) delete w.notes;
+  return { ...a, userDefinedMetadata: { ...a.userDefinedMetadata, prunelab: { ...record, writer: w } } };
 }
 
 export interface ApplyPlanResult {
@@ -141,7 +180,11 @@ function composeProvenance(
   const notes = [prev?.plan.note, plan.note].filter((n): n is string => typeof n === 'string' && n !== '');
   const composed: PruningPlan = { version: 1, remove };
   if (notes.length > 0) composed.note = notes.join(', then ');
-  return { version: 1, tool: 'PruneLab', plan: composed, kept };
+  // Every other field of an earlier record (finetune history, anything a later version adds) stays;
+  // the writer stamp does not: it describes one file, and the next writer sets its own.
+  const rest: Record<string, unknown> = { ...(prev ?? {}) };
+  for (const k of ['version', 'tool', 'plan', 'kept', 'writer']) delete rest[k];
+  return { ...rest, version: 1, tool: 'PruneLab', plan: composed, kept };
 }
 
 const INPUT_SHAPE_KEYS = ['batch_input_shape', 'batchInputShape', 'batch_shape'] as const;
@@ -160,7 +203,8 @@ function resizeInputShape(config: Record<string, unknown>, channels: number): vo
  * Example: `conv1(8) -> bn1 -> conv2(16)` with `{remove: {conv1: [0, 5]}}` slices conv1's kernel
  * `[3,3,1,8] -> [3,3,1,6]` and bias, bn1's four vectors to 6, conv2's kernel `[3,3,8,16] -> [3,3,6,16]`,
  * sets conv1's `filters` to 6, and records `kept.conv1.outputChannels = [1,2,3,4,6,7]` in
- * `userDefinedMetadata.prunelab` (an empty plan adds no record: the result equals the input).
+ * `userDefinedMetadata.prunelab`. An empty plan gives the input's weights and topology unchanged, with
+ * a record too (an empty `plan.remove`, nothing in `kept`), so every export says what was done to it.
  * In a coupled group (`a -> Add <- b`) the same channels go from every producer, the merge and
  * whatever reads it; behind a Concatenate the consumer's input slices sit at the group's offset.
  * Nested models keep their structure and weight names: their layers' configs (and the input shapes
@@ -253,10 +297,6 @@ export function applyPlan(
   if (a.generatedBy !== undefined) out.generatedBy = a.generatedBy;
   if (a.convertedBy !== undefined) out.convertedBy = a.convertedBy;
   const meta = a.userDefinedMetadata === undefined ? undefined : structuredClone(a.userDefinedMetadata);
-  if (Object.keys(p.remove).length > 0) {
-    out.userDefinedMetadata = { ...meta, prunelab: composeProvenance(prev, kept, p) };
-  } else if (meta !== undefined) {
-    out.userDefinedMetadata = meta;
-  }
+  out.userDefinedMetadata = { ...meta, prunelab: composeProvenance(prev, kept, p) };
   return { artifacts: out, kept };
 }

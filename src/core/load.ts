@@ -1,7 +1,7 @@
 import type { InputFile, ModelArtifactsData } from './ir/artifacts';
 import type { ModelIR } from './ir/model-ir';
 import type { ChannelGraph } from './graph/types';
-import { openModelFiles } from './io/open-model';
+import { openModel } from './io/open-model';
 import { buildModelIR } from './ir/build-ir';
 import { buildChannelGraph } from './graph/build-graph';
 import { unbuildableLayers } from './io/tf-artifacts';
@@ -24,13 +24,15 @@ export interface OpenedModel {
  * layer at fault; nothing is returned half-built, so a caller's current model stays untouched.
  */
 export async function loadModel(files: InputFile[]): Promise<OpenedModel> {
-  const artifacts = await openModelFiles(files);
-  return analyseArtifacts(artifacts);
+  const { artifacts, ir } = await openModel(files);
+  return analyseArtifacts(artifacts, ir);
 }
 
-/** artifacts -> IR -> channel graph (used after surgery or fine-tuning too). */
-export function analyseArtifacts(artifacts: ModelArtifactsData): OpenedModel {
-  const ir = buildModelIR(artifacts);
+/**
+ * artifacts -> IR -> channel graph (used after surgery or fine-tuning too); `ir` when the caller
+ * already has the artifacts' IR (a format plug-in built it while validating).
+ */
+export function analyseArtifacts(artifacts: ModelArtifactsData, ir = buildModelIR(artifacts)): OpenedModel {
   const graph = buildChannelGraph(ir);
   const warnings: string[] = [];
   const broken = nonFiniteWeights(artifacts);

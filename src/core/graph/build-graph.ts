@@ -20,6 +20,7 @@ import {
   ruleOf,
   type ChannelBehaviour,
   type RuleLayer,
+  unitWord,
 } from './layer-rules';
 import type {
   ChannelGraph,
@@ -33,13 +34,6 @@ import type {
 
 function ruleLayer(l: LayerIR): RuleLayer {
   return { name: l.name, className: l.className, config: l.config };
-}
-
-function unitWord(className: string | undefined, n: number): string {
-  const one = n === 1;
-  if (className === 'Dense') return one ? 'unit' : 'units';
-  if (className !== undefined && /Conv/.test(className)) return one ? 'filter' : 'filters';
-  return one ? 'channel' : 'channels';
 }
 
 /** A channel space: the channels of one producer's output, the model's input, or an opaque layer's output. */
@@ -471,6 +465,14 @@ function place(m: GroupMember): string {
 }
 
 /**
+ * What a consumer's sliced input axis is called: `input rows` for a layer whose outputs are units
+ * (Dense reads a Flatten's rows), `input channels` for a convolution.
+ */
+export function consumerAxisWord(className: string | undefined): string {
+  return unitWord(className, 1) === 'unit' ? 'input rows' : 'input channels';
+}
+
+/**
  * The group as one readable line, members in topological order, e.g.
  * `"conv2 (16 filters) -> bn2 -> relu2 -> pool2 -> flatten -> dense1 input rows"`; coupled producers
  * each show their count, and a member reading the group at an offset says where:
@@ -480,8 +482,7 @@ export function describeGroup(group: ChannelGroup): string {
   return group.members
     .map((m) => {
       if (m.role === 'producer') return `${m.layer} (${group.size} ${unitWord(m.className, group.size)})`;
-      if (m.role === 'consumer')
-        return `${m.layer} ${m.className === 'Dense' ? 'input rows' : 'input channels'}${place(m)}`;
+      if (m.role === 'consumer') return `${m.layer} ${consumerAxisWord(m.className)}${place(m)}`;
       return `${m.layer}${place(m)}`;
     })
     .join(' -> ');

@@ -1,16 +1,33 @@
 import type { InputFile, ModelArtifactsData } from '../ir/artifacts';
+import type { ModelIR } from '../ir/model-ir';
+
+/** Artifacts with the IR a reader built while validating them, so the loader does not build it again. */
+export interface OpenedArtifacts {
+  artifacts: ModelArtifactsData;
+  ir: ModelIR;
+}
 
 /**
  * A model format plug-in (netron `source/keras.js`): `match` is a cheap sniff of the files' content
  * (never their extensions); `open` parses, validates and normalises to artifacts, throwing
  * `ModelLoadError` naming the file at fault. The loader asks each registered format in turn.
+ * A reader that builds the IR to validate (Keras, ONNX: `ModelFormat<OpenedArtifacts>`) returns it
+ * with the artifacts; one that does not (TF.js) returns the artifacts, and the loader builds the IR once.
  */
-export interface ModelFormat {
+export interface ModelFormat<Opened extends OpenedArtifacts | ModelArtifactsData = ModelArtifactsData> {
   id: string;
   /** What the user should have given, for "none of the files is ..." messages, e.g. `a TF.js model.json`. */
   description: string;
   match(files: InputFile[]): boolean;
-  open(files: InputFile[]): Promise<ModelArtifactsData>;
+  open(files: InputFile[]): Promise<Opened>;
+}
+
+/** Any registered plug-in, whichever of the two it returns. */
+export type AnyModelFormat = ModelFormat<OpenedArtifacts | ModelArtifactsData>;
+
+/** Whether a plug-in returned the IR with its artifacts. */
+export function hasIR(x: OpenedArtifacts | ModelArtifactsData): x is OpenedArtifacts {
+  return 'ir' in x && 'artifacts' in x;
 }
 
 /** Normalises a dropped/zipped path: `\` to `/`, no leading `./` or `/`, `.` and `..` segments resolved. */

@@ -1,7 +1,8 @@
 /**
  * What the Keras readers and writers share: the Keras 3 -> Keras 2 / TF.js config normalisation, the
- * model tree with Keras's own layer order, the variable order of each layer class, and the per-class
- * config arguments that both Keras 2 and Keras 3 accept.
+ * model tree with Keras's own layer order, and the portable form of a layer's config. What Keras says
+ * about each class (its variables, the arguments both Keras 2 and 3 accept) is a column of the rules
+ * table (ir/layer-rules.ts).
  *
  * Artifacts always hold the Keras 2 / TF.js form (`inbound_nodes: [[[name, node, tensor, kwargs]]]`,
  * `batch_input_shape`, plain `{class_name, config}` objects, string dtypes), whatever file they came
@@ -16,6 +17,7 @@
  */
 import type { KerasLayerJSON, KerasModelTopology } from '../ir/keras-json';
 import { validateModelConfig } from '../ir/validate-config';
+import { kerasClassOf } from '../ir/layer-rules';
 import { ModelLoadError } from './errors';
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
@@ -31,58 +33,19 @@ export function toSnakeCase(name: string): string {
 /** Classes whose config is a model (`layers`, and for Functional `input_layers`/`output_layers`). */
 export const MODEL_CLASSES: ReadonlySet<string> = new Set(['Sequential', 'Functional', 'Model']);
 
-function readBool(config: Record<string, unknown>, key: string, fallback: boolean): boolean {
-  const v = config[key];
-  return typeof v === 'boolean' ? v : fallback;
-}
-
 /**
  * The variables a layer class creates, in creation order (= Keras's `layer.weights` order and the
  * `vars/0..n` order of a .keras file), named as Keras 2 / TF.js name them; `undefined` for classes
- * not listed (their weights keep the names the file gives). Example: BatchNormalization with
- * `scale: false` -> `['beta', 'moving_mean', 'moving_variance']`.
+ * the rules table has no Keras row for (their weights keep the names the file gives). Example:
+ * BatchNormalization with `scale: false` -> `['beta', 'moving_mean', 'moving_variance']`.
  */
 export function kerasWeightRoles(className: string, config: Record<string, unknown>): string[] | undefined {
-  const bias = readBool(config, 'use_bias', true) ? ['bias'] : [];
-  switch (className) {
-    case 'Conv1D':
-    case 'Conv2D':
-    case 'Conv3D':
-    case 'Conv1DTranspose':
-    case 'Conv2DTranspose':
-    case 'Conv3DTranspose':
-    case 'Dense':
-      return ['kernel', ...bias];
-    case 'DepthwiseConv1D':
-    case 'DepthwiseConv2D':
-      return ['depthwise_kernel', ...bias];
-    case 'SeparableConv1D':
-    case 'SeparableConv2D':
-      return ['depthwise_kernel', 'pointwise_kernel', ...bias];
-    case 'BatchNormalization':
-      return [
-        ...(readBool(config, 'scale', true) ? ['gamma'] : []),
-        ...(readBool(config, 'center', true) ? ['beta'] : []),
-        'moving_mean',
-        'moving_variance',
-      ];
-    case 'LayerNormalization':
-      return [
-        ...(readBool(config, 'scale', true) ? ['gamma'] : []),
-        ...(readBool(config, 'center', true) ? ['beta'] : []),
-      ];
-    case 'PReLU':
-      return ['alpha'];
-    case 'Embedding':
-      return ['embeddings'];
-    default:
-      return undefined;
-  }
+  return kerasClassOf(className)?.roles?.(config);
 }
 
 /** Variables Keras creates with `trainable=False` (they come after the trainable ones in legacy .h5 order). */
 export function isNonTrainableRole(className: string, role: string): boolean {
-  return className === 'BatchNormalization' && (role === 'moving_mean' || role === 'moving_variance');
+  return kerasClassOf(className)?.nonTrainable?.includes(role) ?? false;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -415,164 +378,6 @@ export function weightPrefixes(tree: KerasModelNode): Map<string, string> {
   return new Map(nodes.map((n) => [n.scoped, count.get(n.local) === 1 ? n.local : n.scoped] as const));
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Config arguments both Keras 2 (tf.keras 2.x) and Keras 3 accept, per class
-
-const CONV_ARGS = [
-  'filters',
-  'kernel_size',
-  'strides',
-  'padding',
-  'data_format',
-  'dilation_rate',
-  'groups',
-  'activation',
-  'use_bias',
-  'kernel_initializer',
-  'bias_initializer',
-  'kernel_regularizer',
-  'bias_regularizer',
-  'activity_regularizer',
-  'kernel_constraint',
-  'bias_constraint',
-];
-const CONV_TRANSPOSE_ARGS = [...CONV_ARGS.filter((k) => k !== 'groups'), 'output_padding'];
-const DEPTHWISE_ARGS = [
-  'kernel_size',
-  'strides',
-  'padding',
-  'depth_multiplier',
-  'data_format',
-  'dilation_rate',
-  'activation',
-  'use_bias',
-  'depthwise_initializer',
-  'bias_initializer',
-  'depthwise_regularizer',
-  'bias_regularizer',
-  'activity_regularizer',
-  'depthwise_constraint',
-  'bias_constraint',
-];
-const SEPARABLE_ARGS = [
-  'filters',
-  'kernel_size',
-  'strides',
-  'padding',
-  'data_format',
-  'dilation_rate',
-  'depth_multiplier',
-  'activation',
-  'use_bias',
-  'depthwise_initializer',
-  'pointwise_initializer',
-  'bias_initializer',
-  'depthwise_regularizer',
-  'pointwise_regularizer',
-  'bias_regularizer',
-  'activity_regularizer',
-  'depthwise_constraint',
-  'pointwise_constraint',
-  'bias_constraint',
-];
-const POOL_ARGS = ['pool_size', 'strides', 'padding', 'data_format'];
-const GLOBAL_POOL_ARGS = ['data_format', 'keepdims'];
-
-/**
- * Per class: the constructor arguments (besides `name`, `trainable`, `dtype`) kept when writing a
- * Keras file. Keys outside the list are dropped: Keras 3 raises on unknown keyword arguments
- * (`DepthwiseConv2D` with `groups`, keras#19151), and tf.keras 2 on Keras 3-only ones (`synchronized`).
- * Classes not listed keep their whole config.
- */
-export const KERAS_ARGS: Readonly<Record<string, readonly string[]>> = {
-  Conv1D: CONV_ARGS,
-  Conv2D: CONV_ARGS,
-  Conv3D: CONV_ARGS,
-  Conv1DTranspose: CONV_TRANSPOSE_ARGS,
-  Conv2DTranspose: CONV_TRANSPOSE_ARGS,
-  Conv3DTranspose: CONV_TRANSPOSE_ARGS,
-  DepthwiseConv1D: DEPTHWISE_ARGS,
-  DepthwiseConv2D: DEPTHWISE_ARGS,
-  SeparableConv1D: SEPARABLE_ARGS,
-  SeparableConv2D: SEPARABLE_ARGS,
-  Dense: [
-    'units',
-    'activation',
-    'use_bias',
-    'kernel_initializer',
-    'bias_initializer',
-    'kernel_regularizer',
-    'bias_regularizer',
-    'activity_regularizer',
-    'kernel_constraint',
-    'bias_constraint',
-  ],
-  BatchNormalization: [
-    'axis',
-    'momentum',
-    'epsilon',
-    'center',
-    'scale',
-    'beta_initializer',
-    'gamma_initializer',
-    'moving_mean_initializer',
-    'moving_variance_initializer',
-    'beta_regularizer',
-    'gamma_regularizer',
-    'beta_constraint',
-    'gamma_constraint',
-  ],
-  LayerNormalization: [
-    'axis',
-    'epsilon',
-    'center',
-    'scale',
-    'beta_initializer',
-    'gamma_initializer',
-    'beta_regularizer',
-    'gamma_regularizer',
-    'beta_constraint',
-    'gamma_constraint',
-  ],
-  Activation: ['activation'],
-  ReLU: ['max_value', 'negative_slope', 'threshold'],
-  ELU: ['alpha'],
-  Softmax: ['axis'],
-  PReLU: ['alpha_initializer', 'alpha_regularizer', 'alpha_constraint', 'shared_axes'],
-  Add: [],
-  Subtract: [],
-  Multiply: [],
-  Average: [],
-  Maximum: [],
-  Minimum: [],
-  Concatenate: ['axis'],
-  MaxPooling1D: POOL_ARGS,
-  MaxPooling2D: POOL_ARGS,
-  MaxPooling3D: POOL_ARGS,
-  AveragePooling1D: POOL_ARGS,
-  AveragePooling2D: POOL_ARGS,
-  AveragePooling3D: POOL_ARGS,
-  GlobalAveragePooling1D: GLOBAL_POOL_ARGS,
-  GlobalAveragePooling2D: GLOBAL_POOL_ARGS,
-  GlobalAveragePooling3D: GLOBAL_POOL_ARGS,
-  GlobalMaxPooling1D: GLOBAL_POOL_ARGS,
-  GlobalMaxPooling2D: GLOBAL_POOL_ARGS,
-  GlobalMaxPooling3D: GLOBAL_POOL_ARGS,
-  Flatten: ['data_format'],
-  Dropout: ['rate', 'noise_shape', 'seed'],
-  ZeroPadding1D: ['padding'],
-  ZeroPadding2D: ['padding', 'data_format'],
-  ZeroPadding3D: ['padding', 'data_format'],
-  Cropping1D: ['cropping'],
-  Cropping2D: ['cropping', 'data_format'],
-  Cropping3D: ['cropping', 'data_format'],
-  UpSampling1D: ['size'],
-  UpSampling2D: ['size', 'data_format', 'interpolation'],
-  UpSampling3D: ['size', 'data_format'],
-  Reshape: ['target_shape'],
-  Permute: ['dims'],
-};
-
 /** TF.js writes some enum values in camelCase (`fanAvg`, `truncatedNormal`); Keras wants snake_case. */
 const ENUM_VALUES: Readonly<Record<string, string>> = {
   fanIn: 'fan_in',
@@ -611,7 +416,7 @@ export function objectModule(key: string): string | undefined {
 const NEWER_DEFAULTS: Readonly<Record<string, unknown>> = { groups: 1, keepdims: false };
 
 /**
- * A leaf layer's config with only the arguments both Keras versions accept (`KERAS_ARGS`), in Keras 2
+ * A leaf layer's config with only the arguments both Keras versions accept (the rules table's Keras `args`), in Keras 2
  * form: `{name, trainable, dtype, ...args}`; BatchNormalization's `axis: [3]` becomes `3` (Keras 3
  * wants an int), `groups: 1` and `keepdims: false` are dropped (older tf.keras does not know them).
  * `batch_input_shape` is kept when present (a Sequential's first layer). Unknown classes keep every key.
@@ -623,7 +428,7 @@ export function portableLayerConfig(
   const out: Record<string, unknown> = { name: config['name'] };
   out['trainable'] = typeof config['trainable'] === 'boolean' ? config['trainable'] : true;
   out['dtype'] = typeof config['dtype'] === 'string' ? config['dtype'] : 'float32';
-  const allowed = KERAS_ARGS[className];
+  const allowed = kerasClassOf(className)?.args;
   const keys = allowed ?? Object.keys(config).filter((k) => !['name', 'trainable', 'dtype'].includes(k));
   for (const key of keys) {
     if (!(key in config)) continue;

@@ -16,7 +16,7 @@
 import type { InputFile, ModelArtifactsData, WeightTensor } from '../ir/artifacts';
 import { buildModelIR } from '../ir/build-ir';
 import { ModelLoadError } from './errors';
-import type { ModelFormat } from './format';
+import type { ModelFormat, OpenedArtifacts } from './format';
 import {
   isHdf5,
   readHdf5,
@@ -40,6 +40,7 @@ import {
 } from './keras-config';
 import { layerWeights, PROVENANCE_KEY, putDataset, weightsOnlyError } from './keras-common';
 import { checkWeightDtype } from './weight-checks';
+import { PRUNELAB_VERSION, stampWriter } from '../surgery/apply-plan';
 
 /** A Keras 2 version to claim in files we write when the model did not come from Keras 2. */
 export const KERAS2_VERSION = '2.15.0';
@@ -348,13 +349,12 @@ function readFromRoot(root: H5GroupView, file: string): ModelArtifactsData {
 
 /**
  * Reads a Keras full-model .h5 as artifacts (Keras 2 / TF.js topology form, weights `<layer>/<role>`),
- * checked by building its IR. Throws `ModelLoadError`: `BAD_HDF5`, `WEIGHTS_ONLY`, `NO_MODEL_CONFIG`,
- * `MISSING_WEIGHTS`, `WEIGHT_MISMATCH`, `BAD_TOPOLOGY`.
+ * checked by building its IR (returned with them). Throws `ModelLoadError`: `BAD_HDF5`, `WEIGHTS_ONLY`,
+ * `NO_MODEL_CONFIG`, `MISSING_WEIGHTS`, `WEIGHT_MISMATCH`, `BAD_TOPOLOGY`.
  */
-export async function readKerasH5(file: InputFile): Promise<ModelArtifactsData> {
-  const a = await readHdf5(file.bytes, file.path, (root) => readFromRoot(root, file.path));
-  buildModelIR(a);
-  return a;
+export async function readKerasH5(file: InputFile): Promise<OpenedArtifacts> {
+  const artifacts = await readHdf5(file.bytes, file.path, (root) => readFromRoot(root, file.path));
+  return { artifacts, ir: buildModelIR(artifacts) };
 }
 
 /** The HDF5 files among the given ones, `.weights.h5`-named last (a full model is what we want). */
@@ -366,7 +366,7 @@ function hdf5Files(files: InputFile[]): InputFile[] {
 }
 
 /** The Keras .h5 format plug-in: claims any HDF5 file (by its signature); opens the first full model. */
-export const kerasH5Format: ModelFormat = {
+export const kerasH5Format: ModelFormat<OpenedArtifacts> = {
   id: 'keras-h5',
   description: 'a Keras .h5 model file',
   match: (files) => files.some((f) => isHdf5(f.bytes)),
@@ -389,11 +389,50 @@ export const kerasH5Format: ModelFormat = {
 // ---------------------------------------------------------------------------------------------------
 // Writer
 
+/** A unique name for the InputLayer put in front of a Sequential (Keras 2's `<first layer>_input`). */
+function sequentialInputName(model: KerasModelNode): string {
+  const taken = new Set(model.layers.map((l) => l.local));
+  const base = `${model.layers[0]?.local ?? model.name}_input`;
+  let name = base;
+  for (let i = 1; taken.has(name); i++) name = `${base}_${i}`;
+  return name;
+}
+
+/**
+ * A Sequential's layer entries with its input spelt as a leading InputLayer. Keras 3's legacy loader
+ * (legacy/saving/saving_utils.py `model_from_config`) turns a first layer's `batch_input_shape`
+ * [null, 1280] into `input_shape` (None, 1280), and Sequential.add builds `InputLayer(shape=...)` from
+ * it, which prepends ANOTHER batch axis: (None, None, 1280). A nested Sequential built that way then
+ * refuses the (None, 1280) tensor its outer model feeds it (Functional `_adjust_input_rank`), which is
+ * why the Teachable Machine export did not load. An InputLayer's `batch_input_shape` becomes its
+ * `batch_shape` unchanged, and tf.keras 2 writes Sequentials in exactly this form itself.
+ */
+function sequentialEntries(model: KerasModelNode): Record<string, unknown>[] {
+  const entries = model.layers.map((l) => portableEntry(l, false));
+  const first = model.layers[0];
+  const firstEntry = entries[0];
+  if (!first || !firstEntry || first.model || first.className === 'InputLayer') return entries;
+  const config = firstEntry['config'] as Record<string, unknown>;
+  const batch = config['batch_input_shape'];
+  if (!Array.isArray(batch)) return entries;
+  delete config['batch_input_shape'];
+  const input = {
+    class_name: 'InputLayer',
+    config: {
+      batch_input_shape: batch,
+      dtype: typeof config['dtype'] === 'string' ? config['dtype'] : 'float32',
+      sparse: false,
+      name: sequentialInputName(model),
+    },
+  };
+  return [input, ...entries];
+}
+
 function portableTopology(model: KerasModelNode): Record<string, unknown> {
-  const entries = model.layers.map((l) => portableEntry(l, model.className !== 'Sequential'));
   if (model.className === 'Sequential') {
-    return { class_name: 'Sequential', config: { name: model.name, layers: entries } };
+    return { class_name: 'Sequential', config: { name: model.name, layers: sequentialEntries(model) } };
   }
+  const entries = model.layers.map((l) => portableEntry(l, true));
   return {
     // 'Model' is the name every Keras reads (tf.keras < 2.4 does not know 'Functional').
     class_name: 'Model',
@@ -438,14 +477,23 @@ export interface WriteKerasOptions {
  * Writes artifacts as a Keras 2 full-model .h5 that tf.keras 2 (and Keras 3's legacy loader) open
  * with `keras.models.load_model`: `model_config` in portable Keras 2 form (no DepthwiseConv2D `groups`,
  * no initializer `dtype`), weights in Keras's positional order, the PruneLab provenance record (if
- * any) in a root attribute `prunelab` (JSON). Not compiled: call `model.compile(...)` before `fit`.
+ * any) in a root attribute `prunelab` (JSON, with `writer`), `saved_by` naming PruneLab and its version.
+ * Every Sequential starts with an InputLayer (see `sequentialEntries`), so Keras 3 loads nested
+ * Sequentials too. Not compiled: call `model.compile(...)` before `fit`.
  */
-export async function writeKerasH5(a: ModelArtifactsData, opts: WriteKerasOptions = {}): Promise<Uint8Array> {
-  const ir = buildModelIR(a);
-  const tree = kerasModelTree(a.modelTopology);
-  const weightsOf = layerWeights(a, ir);
-  const own = typeof a.modelTopology.keras_version === 'string' ? a.modelTopology.keras_version : undefined;
+export async function writeKerasH5(
+  model: ModelArtifactsData,
+  opts: WriteKerasOptions = {},
+): Promise<Uint8Array> {
+  const ir = buildModelIR(model);
+  const tree = kerasModelTree(model.modelTopology);
+  const weightsOf = layerWeights(model, ir);
+  const own =
+    typeof model.modelTopology.keras_version === 'string' ? model.modelTopology.keras_version : undefined;
+  // The legacy loaders read `keras_version` to decide which old-format conversions to apply, so it
+  // names the Keras 2 format version the file follows; `saved_by` and `prunelab.writer` say who wrote it.
   const version = opts.kerasVersion ?? (own?.startsWith('2.') ? own : KERAS2_VERSION);
+  const a = stampWriter(model, { format: 'keras-h5', formatVersion: version });
 
   const order = kerasLayerOrder(tree);
   const mw: H5WriteGroup = {
@@ -493,6 +541,7 @@ export async function writeKerasH5(a: ModelArtifactsData, opts: WriteKerasOption
     ['backend', { kind: 'string', value: 'tensorflow' }],
     ['keras_version', { kind: 'string', value: version }],
     ['model_config', { kind: 'string', value: JSON.stringify(portableTopology(tree)) }],
+    ['saved_by', { kind: 'string', value: `PruneLab ${PRUNELAB_VERSION}` }],
   ];
   const prov = a.userDefinedMetadata?.[PROVENANCE_KEY];
   if (prov !== undefined) rootAttrs.push([PROVENANCE_KEY, { kind: 'string', value: JSON.stringify(prov) }]);

@@ -18,7 +18,7 @@ import type { InputFile, ModelArtifactsData, WeightTensor } from '../ir/artifact
 import { buildModelIR } from '../ir/build-ir';
 import type { ModelIR, Shape } from '../ir/model-ir';
 import { ModelLoadError } from './errors';
-import { baseName, dirName, type ModelFormat } from './format';
+import { baseName, dirName, type ModelFormat, type OpenedArtifacts } from './format';
 import { isHdf5, readHdf5, writeHdf5, type H5DatasetView, type H5GroupView, type H5WriteGroup } from './hdf5';
 import { layerWeights, PROVENANCE_KEY, putDataset } from './keras-common';
 import {
@@ -37,6 +37,7 @@ import {
 } from './keras-config';
 import { checkWeightDtype } from './weight-checks';
 import { zipFiles } from './zip';
+import { PRUNELAB_VERSION, stampWriter } from '../surgery/apply-plan';
 
 const UTF8 = new TextDecoder('utf-8');
 
@@ -223,10 +224,10 @@ function readKeras3Weights(root: H5GroupView, tree: KerasModelNode, file: string
 
 /**
  * Reads an expanded .keras archive as artifacts (Keras 2 / TF.js topology form, weights named
- * `<layer>/<role>`), checked by building its IR; the metadata's `prunelab` record becomes
- * `userDefinedMetadata.prunelab`. Throws `ModelLoadError` naming the member at fault.
+ * `<layer>/<role>`), checked by building its IR (returned with them); the metadata's `prunelab`
+ * record becomes `userDefinedMetadata.prunelab`. Throws `ModelLoadError` naming the member at fault.
  */
-export async function readKerasV3(files: InputFile[]): Promise<ModelArtifactsData> {
+export async function readKerasV3(files: InputFile[]): Promise<OpenedArtifacts> {
   const found = findArchive(files);
   if (!found) {
     throw new ModelLoadError(
@@ -252,15 +253,14 @@ export async function readKerasV3(files: InputFile[]): Promise<ModelArtifactsDat
   if (isRecord(meta) && meta[PROVENANCE_KEY] !== undefined) {
     out.userDefinedMetadata = { [PROVENANCE_KEY]: meta[PROVENANCE_KEY] };
   }
-  buildModelIR(out);
-  return out;
+  return { artifacts: out, ir: buildModelIR(out) };
 }
 
 /**
  * The Keras 3 `.keras` format plug-in: matches an expanded archive (config.json + an HDF5 weights file
  * in one folder). Register it before the TF.js plug-in, which claims any JSON.
  */
-export const kerasV3Format: ModelFormat = {
+export const kerasV3Format: ModelFormat<OpenedArtifacts> = {
   id: 'keras-v3',
   description: 'a Keras .keras file',
   match: (files) => findArchive(files) !== undefined,
@@ -270,8 +270,14 @@ export const kerasV3Format: ModelFormat = {
 // ---------------------------------------------------------------------------------------------------
 // Writer
 
-/** The Keras release whose .keras layout the writer follows (the one that wrote our Keras 3 fixture). */
+/**
+ * The Keras release whose .keras layout the writer follows (the one that wrote our Keras 3 fixture).
+ * Not written into files as `keras_version`: no Keras release wrote them (see `writeKerasV3`).
+ */
 export const KERAS3_VERSION = '3.11.3';
+
+/** The Keras format version a `.keras` export targets, recorded as `prunelab.writer.formatVersion`. */
+export const KERAS3_FORMAT_VERSION = '3';
 
 /** Python's class for a config class name: Keras 3 builds a `Functional` for Keras 2's `Model`. */
 function kerasClass(className: string): string {
@@ -564,19 +570,25 @@ export function keras3Config(a: ModelArtifactsData, ir: ModelIR = buildModelIR(a
  * Writes artifacts as a Keras 3 `.keras` archive that `keras.models.load_model` opens (uncompiled:
  * call `model.compile(...)` before `fit`): config.json in Keras 3 form without the quirks Keras 3
  * refuses (DepthwiseConv2D `groups`, initializer `dtype`, `\` paths), model.weights.h5 in Keras's
- * layout, metadata.json with `keras_version` and the PruneLab provenance record under `prunelab`.
+ * layout, metadata.json with `date_saved`, `saved_by` (PruneLab and its version: no Keras release wrote
+ * the file, so no `keras_version` is claimed), `keras_format` and the PruneLab provenance record under
+ * `prunelab` (with `writer` naming PruneLab, its version and the Keras format version targeted).
  */
 export async function writeKerasV3(
-  a: ModelArtifactsData,
+  model: ModelArtifactsData,
   opts: WriteKerasV3Options = {},
 ): Promise<Uint8Array> {
-  const ir = buildModelIR(a);
-  const tree = kerasModelTree(a.modelTopology);
-  const config = keras3Config(a, ir);
-  const h5 = await writeHdf5(keras3WeightsTree(tree, layerWeights(a, ir)));
+  const ir = buildModelIR(model);
+  const tree = kerasModelTree(model.modelTopology);
+  const config = keras3Config(model, ir);
+  const h5 = await writeHdf5(keras3WeightsTree(tree, layerWeights(model, ir)));
+  const a = stampWriter(model, { format: 'keras-v3', formatVersion: KERAS3_FORMAT_VERSION });
+  // Keras writes its own release as `keras_version`; it never reads it back (saving_lib only writes
+  // metadata.json). This file was written by PruneLab, so it says so instead of naming a Keras release.
   const metadata: Record<string, unknown> = {
-    keras_version: KERAS3_VERSION,
     date_saved: formatDate(opts.date ?? new Date()),
+    saved_by: `PruneLab ${PRUNELAB_VERSION}`,
+    keras_format: KERAS3_FORMAT_VERSION,
   };
   const prov = a.userDefinedMetadata?.[PROVENANCE_KEY];
   if (prov !== undefined) metadata[PROVENANCE_KEY] = prov;

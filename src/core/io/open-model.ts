@@ -1,6 +1,7 @@
 import type { InputFile, ModelArtifactsData } from '../ir/artifacts';
+import { buildModelIR } from '../ir/build-ir';
 import { ModelLoadError } from './errors';
-import { describeFiles, type ModelFormat } from './format';
+import { describeFiles, hasIR, type AnyModelFormat, type OpenedArtifacts } from './format';
 import { kerasH5Format } from './keras-h5';
 import { kerasV3Format } from './keras-v3';
 import { tfjsFormat } from './tfjs-format';
@@ -12,7 +13,7 @@ import { isZip, unzipFiles, zipBudget } from './zip';
  * `.keras` (a zip, expanded below into config.json + model.weights.h5) would otherwise reach it; the
  * .keras plug-in goes before the .h5 one, which claims any HDF5 file (model.weights.h5 is one).
  */
-export const formats: readonly ModelFormat[] = [kerasV3Format, kerasH5Format, tfjsFormat];
+export const formats: readonly AnyModelFormat[] = [kerasV3Format, kerasH5Format, tfjsFormat];
 
 /**
  * Replaces each zip among the files (sniffed by content) by its entries, e.g. a dropped `mymodel.zip`
@@ -28,8 +29,29 @@ export function expandArchives(files: InputFile[]): InputFile[] {
 /** Opens a model from whatever the user dropped (files, folders, zips, any order) as artifacts. */
 export async function openModelFiles(
   files: InputFile[],
-  registered: readonly ModelFormat[] = formats,
+  registered: readonly AnyModelFormat[] = formats,
 ): Promise<ModelArtifactsData> {
+  const opened = await openWithPlugin(files, registered);
+  return hasIR(opened) ? opened.artifacts : opened;
+}
+
+/**
+ * Opens a model from whatever the user dropped as artifacts and their IR, built once: by the
+ * plug-in that validated with it, or here for one that returns artifacts alone.
+ */
+export async function openModel(
+  files: InputFile[],
+  registered: readonly AnyModelFormat[] = formats,
+): Promise<OpenedArtifacts> {
+  const opened = await openWithPlugin(files, registered);
+  return hasIR(opened) ? opened : { artifacts: opened, ir: buildModelIR(opened) };
+}
+
+/** The first plug-in whose `match` says yes, and what its `open` returned. */
+async function openWithPlugin(
+  files: InputFile[],
+  registered: readonly AnyModelFormat[],
+): Promise<OpenedArtifacts | ModelArtifactsData> {
   if (files.length === 0)
     throw new ModelLoadError(
       'NO_FILES',

@@ -8,7 +8,7 @@
  * rank with unknown sizes, the next layer's weights tell the channel count, and the channel graph
  * freezes whatever reaches them.
  */
-import { ModelLoadError } from '../io/errors';
+import { ModelLoadError } from '../errors';
 import {
   configInputShape,
   lastDim,
@@ -17,7 +17,7 @@ import {
   type LayerRule,
   type RuleLayer,
   type WeightSpec,
-} from '../graph/layer-rules';
+} from './layer-rules';
 import type { ModelArtifactsData, WeightTensor } from './artifacts';
 import type { KerasLayerJSON, KerasModelTopology } from './keras-json';
 import type { LayerIR, LayerWeightRef, ModelIR, Shape } from './model-ir';

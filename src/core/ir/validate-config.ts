@@ -12,7 +12,7 @@
  * Example: `{class_name: 'Conv2D', config: {name: 'c1'}, name: 'c2'}` ->
  * `BAD_CONFIG: Layer 'c1' is called 'c2' at the top of its entry ...`.
  */
-import { ModelLoadError, type ModelLoadErrorCode } from '../io/errors';
+import { ModelLoadError, type ModelLoadErrorCode } from '../errors';
 
 /** Nested models deeper than this are refused (a real transfer-learning model nests 1 or 2 levels). */
 export const MAX_MODEL_DEPTH = 16;

@@ -8,21 +8,33 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelArtifactsData } from '../ir/artifacts';
 import type { ModelIR } from '../ir/model-ir';
 import type { ChannelGraph } from '../graph/types';
-import { abortError } from '../evaluate/evaluate';
-import { sampleBatch, type SampleSet } from '../evaluate/sample-set';
+import { abortError, ModelLoadError } from '../errors';
 import { groupBnScales } from './bn-scale';
-import { apozImportance, zerosPerChannel } from './apoz';
-import { absSumPerChannel, meanActivationImportance } from './mean-activation';
 import { observationPoints, runLayers, type ObservationPoint } from './observe';
-import { outputKind, taylorBatch, taylorImportance } from './taylor';
+import { outputKind, taylorBatch } from './taylor';
 import { reduceTerms } from './reduce';
-import { isDataBased, type Criterion, type DataScoreOptions } from './types';
+import { scorerOf } from './scorers';
+import type { Criterion, DataScoreOptions, ScoringSamples } from './types';
 import { scoreGroups } from './weights';
-import { ModelLoadError } from '../io/errors';
 import { describeNonFinite, nonFiniteWeights } from '../io/weight-health';
 
+/**
+ * Samples `[start, end)` as an `[n, h, w, c]` float32 tensor: the source's own batches, or a plain
+ * `.plss` set's bytes / 255 (its documented value map). The caller disposes it.
+ */
+function batchOf(set: ScoringSamples, start: number, end: number): tf.Tensor4D {
+  if ('batch' in set) return set.batch(start, end);
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > set.count) {
+    throw new RangeError(`batch: range [${start}, ${end}) is not inside [0, ${set.count}).`);
+  }
+  const per = set.height * set.width * set.channels;
+  const bytes = set.pixels.subarray(start * per, end * per);
+  const values = Float32Array.from(bytes, (b) => b / 255);
+  return tf.tensor4d(values, [end - start, set.height, set.width, set.channels], 'float32');
+}
+
 /** Checks that the set fits the model's single input (`[h, w, c]`) and, for Taylor, its classes. */
-function assertFits(model: tf.LayersModel, set: SampleSet, criterion: Criterion): void {
+function assertFits(model: tf.LayersModel, set: ScoringSamples, criterion: Criterion): void {
   if (model.inputs.length !== 1) {
     throw new Error(
       `Model '${model.name}' has ${model.inputs.length} inputs; data-based scores need one image input.`,
@@ -37,7 +49,8 @@ function assertFits(model: tf.LayersModel, set: SampleSet, criterion: Criterion)
   }
   if (criterion === 'taylor' && set.labels !== null) {
     const classes = model.outputs[0]?.shape[model.outputs[0].shape.length - 1];
-    const max = set.labels.reduce((m, l) => Math.max(m, l), 0);
+    let max = 0;
+    for (let i = 0; i < set.labels.length; i++) max = Math.max(max, set.labels[i]!);
     if (typeof classes === 'number' && classes > 1 && max >= classes) {
       throw new Error(`The sample set has label ${max}, but the model outputs ${classes} classes.`);
     }
@@ -55,7 +68,7 @@ function activationBatch(
   model: tf.LayersModel,
   x: tf.Tensor,
   points: readonly ObservationPoint[],
-  criterion: 'apoz' | 'mean-activation',
+  stat: (activation: tf.Tensor) => tf.Tensor1D,
 ): { stats: tf.Tensor1D; perChannel: Float64Array } {
   const perChannel = new Float64Array(points.length);
   const stats = tf.tidy(() => {
@@ -68,9 +81,9 @@ function activationBatch(
       if (c !== points[i]!.channels) {
         throw new Error(`'${name}' has ${c} channels where ${points[i]!.channels} were expected.`);
       }
-      const stat = criterion === 'apoz' ? zerosPerChannel(a) : absSumPerChannel(a);
+      const s = stat(a);
       // A layer called twice (shared) adds up both calls.
-      parts[i] = parts[i] ? tf.add<tf.Tensor1D>(parts[i], stat) : stat;
+      parts[i] = parts[i] ? tf.add<tf.Tensor1D>(parts[i], s) : s;
       perChannel[i]! += a.size / c;
       return a;
     });
@@ -98,10 +111,11 @@ export async function scoreGroupsWithData(
   artifacts: ModelArtifactsData,
   graph: ChannelGraph,
   criterion: Criterion,
-  set: SampleSet,
+  set: ScoringSamples,
   options: DataScoreOptions = {},
 ): Promise<Record<string, Float32Array>> {
-  if (!isDataBased(criterion)) return scoreGroups(ir, artifacts, graph, criterion, options);
+  const scorer = scorerOf(criterion);
+  if (scorer.kind !== 'data') return scoreGroups(ir, artifacts, graph, criterion, options);
   const broken = nonFiniteWeights(artifacts);
   if (broken.length > 0) {
     // Every activation downstream of a NaN/Inf weight is NaN/Inf too: the scores would mean nothing.
@@ -112,7 +126,7 @@ export async function scoreGroupsWithData(
     );
   }
   const { signal, onProgress, yieldEvery } = options;
-  const batchSize = options.batchSize ?? (criterion === 'taylor' ? 8 : 16);
+  const batchSize = options.batchSize ?? scorer.batchSize;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be a positive integer, got ${batchSize}.`);
   }
@@ -132,10 +146,15 @@ export async function scoreGroupsWithData(
     let stats: tf.Tensor1D | undefined;
     let perChannel: Float64Array;
     let taylorSplit = false;
-    const x = sampleBatch(set, start, end);
+    const x = batchOf(set, start, end);
     try {
-      if (criterion !== 'apoz' && criterion !== 'mean-activation') {
-        const labels = set.labels ? tf.tensor1d(set.labels.subarray(start, end), 'int32') : null;
+      if (scorer.run === 'taylor') {
+        const labels = set.labels
+          ? tf.tensor1d(
+              Int32Array.from({ length: end - start }, (_, i) => set.labels![start + i]!),
+              'int32',
+            )
+          : null;
         try {
           stats = taylorBatch(model, x, labels, points, kind);
         } finally {
@@ -144,7 +163,7 @@ export async function scoreGroupsWithData(
         perChannel = new Float64Array(points.length).fill(end - start);
         taylorSplit = true;
       } else {
-        ({ stats, perChannel } = activationBatch(model, x, points, criterion));
+        ({ stats, perChannel } = activationBatch(model, x, points, (a) => scorer.stat(a)));
       }
     } finally {
       x.dispose();
@@ -166,12 +185,7 @@ export async function scoreGroupsWithData(
     if (end < total && yieldEvery) await yieldEvery();
   }
 
-  const perPoint = points.map((_, i) => {
-    const sums = acc.sums[i]!;
-    const count = acc.counts[i]!;
-    if (criterion === 'taylor') return taylorImportance(sums, count);
-    return criterion === 'apoz' ? apozImportance(sums, count) : meanActivationImportance(sums, count);
-  });
+  const perPoint = points.map((_, i) => scorer.importance(acc.sums[i]!, acc.counts[i]!));
   const byName = new Map(ir.layers.map((l) => [l.name, l]));
   const reduction = options.reduction ?? 'sum';
   const out: Record<string, Float32Array> = {};

@@ -15,7 +15,9 @@ export {
   type DataScoreOptions,
   type GroupReduction,
   type ScoreOptions,
+  type ScoringSamples,
 } from './types';
+export { SCORERS, scorerOf, type Scorer } from './scorers';
 export { l1Norms, l2Norms, type WeightValues } from './magnitude';
 export { fpgmScores } from './fpgm';
 export { bnScales, groupBnScales } from './bn-scale';

@@ -22,29 +22,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LayerIR, ModelIR } from '../ir/model-ir';
 import type { ChannelGraph } from '../graph/types';
+import { isPerValue } from '../ir/layer-rules';
 
-/** Layers that act on each value alone (same shape, channel c from channel c): the walk from a producer passes them. */
-const PER_VALUE = new Set([
-  'BatchNormalization',
-  'ReLU',
-  'LeakyReLU',
-  'PReLU',
-  'ELU',
-  'ThresholdedReLU',
-  'Dropout',
-  'SpatialDropout1D',
-  'SpatialDropout2D',
-  'SpatialDropout3D',
-  'GaussianNoise',
-  'GaussianDropout',
-  'AlphaDropout',
-  'ActivityRegularization',
-  'Rescaling',
-]);
-
-function isPerValue(layer: LayerIR): boolean {
-  if (layer.className === 'Activation') return layer.config['activation'] !== 'softmax';
-  return PER_VALUE.has(layer.className);
+/** Whether the walk from a producer passes this layer: it acts on each value alone (the rules table's `perValue`). */
+function passesValues(layer: LayerIR): boolean {
+  return isPerValue({ name: layer.name, className: layer.className, config: layer.config });
 }
 
 /** Where one producer's channels are observed. */
@@ -82,7 +64,7 @@ export function observationPoints(ir: ModelIR, graph: ChannelGraph): Observation
         const next = readers.get(at.name);
         const only = next?.length === 1 ? next[0] : undefined;
         if (outputs.has(at.name) || !only || only.inbound.length !== 1) break;
-        if (!isPerValue(only) || !inGroup.has(only.name)) break;
+        if (!passesValues(only) || !inGroup.has(only.name)) break;
         at = only;
       }
       points.push({ group: g.id, producer, layer: at.name, channels: g.size });

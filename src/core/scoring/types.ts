@@ -1,4 +1,5 @@
 /** Criteria ids, their menu entries, and the options of the scoring entry points. */
+import type * as tf from '@tensorflow/tfjs';
 
 /**
  * A scoring criterion (see FIELD-NOTES "Importance criteria"). Weight-based: `l1`, `l2`, `fpgm`,
@@ -115,4 +116,27 @@ export interface DataScoreOptions extends ScoreOptions {
   onProgress?: (done: number, total: number) => void;
   /** Awaited between batches so the page can paint (e.g. `tf.nextFrame` in the browser). */
   yieldEvery?: () => Promise<void>;
+}
+
+/**
+ * The samples data-based criteria run the model on: anything that hands out `[n, h, w, c]` float32
+ * batches (evaluate's `SampleSource`), or a plain `.plss` set (NHWC bytes, value = byte / 255).
+ */
+export type ScoringSamples = SampleShape &
+  (
+    | { batch(start: number, end: number): tf.Tensor4D }
+    | {
+        /** `count * height * width * channels` bytes, NHWC; value = byte / 255. */
+        pixels: Uint8Array;
+      }
+  );
+
+/** Count, image size and labels of a sample set. */
+export interface SampleShape {
+  readonly count: number;
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  /** One class index per sample, or null for an unlabelled set. */
+  readonly labels: ArrayLike<number> | null;
 }

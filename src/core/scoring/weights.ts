@@ -2,48 +2,12 @@
  * Weight-based scoring: the criterion on each producer's kernel (or its BN scales), reduced over
  * the group's producers. No tfjs, no sample set: synchronous and fast enough to rescore on a click.
  */
-import type { ModelArtifactsData, WeightTensor } from '../ir/artifacts';
-import type { LayerIR, ModelIR } from '../ir/model-ir';
-import type { ChannelGraph, ChannelGroup } from '../graph/types';
-import { ruleFor } from '../graph/layer-rules';
-import { l1Norms, l2Norms } from './magnitude';
-import { fpgmScores } from './fpgm';
+import type { ModelArtifactsData } from '../ir/artifacts';
+import type { ModelIR } from '../ir/model-ir';
+import type { ChannelGraph } from '../graph/types';
 import { groupBnScales } from './bn-scale';
-import { randomScores } from './random';
-import { reduceTerms } from './reduce';
-import { isDataBased, type Criterion, type ScoreOptions } from './types';
-
-/** The score of each output channel of one producer (its kernel's out axis), e.g. a Conv2D `[3,3,1,8]` kernel gives 8 norms. */
-function producerScores(
-  layer: LayerIR,
-  artifacts: ModelArtifactsData,
-  norms: (w: WeightTensor, axis: number) => Float32Array,
-): Float32Array {
-  const rule = ruleFor(layer.className);
-  if (!rule?.scoredWeight || !rule.weights) throw new Error(`'${layer.name}' is not a producer layer.`);
-  const ref = layer.weights.find((w) => w.role === rule.scoredWeight);
-  const spec = rule
-    .weights({ name: layer.name, className: layer.className, config: layer.config }, layer.inputShape)
-    .find((s) => s.role === rule.scoredWeight);
-  const axis = spec?.axes.findIndex((a) => a.kind === 'out') ?? -1;
-  const w = ref && artifacts.weights[ref.weightIndex];
-  if (!w || axis < 0) throw new Error(`Layer '${layer.name}' has no '${rule.scoredWeight}' weight to score.`);
-  return norms(w, axis);
-}
-
-function kernelTerms(
-  group: ChannelGroup,
-  byName: ReadonlyMap<string, LayerIR>,
-  artifacts: ModelArtifactsData,
-  norms: (w: WeightTensor, axis: number) => Float32Array,
-): Float32Array[] {
-  const producers = group.producers.length > 0 ? group.producers : [group.producer];
-  return producers.map((name) => {
-    const layer = byName.get(name);
-    if (!layer) throw new Error(`'${name}' is not a producer layer.`);
-    return producerScores(layer, artifacts, norms);
-  });
-}
+import { scorerOf } from './scorers';
+import type { Criterion, ScoreOptions } from './types';
 
 /**
  * Producers of the groups that have no BatchNorm scale (no BN, or BNs with `scale: false`), where
@@ -75,27 +39,12 @@ export function scoreGroups(
   criterion: Criterion,
   options: ScoreOptions = {},
 ): Record<string, Float32Array> {
-  if (isDataBased(criterion)) {
+  const scorer = scorerOf(criterion);
+  if (scorer.kind !== 'weights') {
     throw new Error(`The '${criterion}' criterion needs a sample set: use scoreGroupsWithData.`);
   }
-  const byName = new Map(ir.layers.map((l) => [l.name, l]));
-  const reduction = options.reduction ?? 'sum';
+  const ctx = { byName: new Map(ir.layers.map((l) => [l.name, l])), artifacts };
   const out: Record<string, Float32Array> = {};
-  for (const g of graph.groups) {
-    if (criterion === 'random') {
-      out[g.producer] = randomScores(g.size, g.producer, options.seed ?? 0);
-      continue;
-    }
-    let terms: Float32Array[];
-    if (criterion === 'bn-scale') {
-      terms = groupBnScales(g, byName, artifacts);
-      if (terms.length === 0) terms = kernelTerms(g, byName, artifacts, l1Norms);
-    } else {
-      const norms = criterion === 'fpgm' ? fpgmScores : criterion === 'l2' ? l2Norms : l1Norms;
-      terms = kernelTerms(g, byName, artifacts, norms);
-      if (options.bnScale) terms.push(...groupBnScales(g, byName, artifacts));
-    }
-    out[g.producer] = reduceTerms(terms, reduction, g.size);
-  }
+  for (const g of graph.groups) out[g.producer] = scorer.score(g, ctx, options);
   return out;
 }

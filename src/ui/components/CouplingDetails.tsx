@@ -1,8 +1,9 @@
 import { memberIndices } from '../../core/graph/build-graph';
+import { unitWord } from '../../core/graph/layer-rules';
 import type { ChannelGroup, GroupMember } from '../../core/graph/types';
 
 function axisName(m: GroupMember): string {
-  if (m.role === 'producer') return m.className === 'Dense' ? 'unit' : 'filter';
+  if (m.role === 'producer') return unitWord(m.className, 1) === 'unit' ? 'unit' : 'filter';
   if (m.role === 'consumer') return (m.spatial ?? 1) > 1 ? 'input rows' : 'input channel';
   return 'channel';
 }

@@ -279,7 +279,7 @@ export function GraphCanvas({
         <Minimap
           model={model}
           layout={layout}
-          maxHeight={Math.max(80, Math.min(320, viewHeight * 0.6))}
+          maxHeight={Math.max(80, viewHeight - 20)}
           updateRef={minimapUpdate}
           onJump={(cx, cy) => setView(centreOn(view.current, cx, cy, size.current))}
         />
@@ -465,7 +465,13 @@ const NodeButton = memo(function NodeButton({
     <button
       type="button"
       className={cls}
-      style={{ left: x, top: y, ...(node.hue === null ? {} : { ['--g-hue' as string]: node.hue }) }}
+      style={{
+        left: x,
+        top: y,
+        width: NODE_W,
+        height: NODE_H,
+        ...(node.hue === null ? {} : { ['--g-hue' as string]: node.hue }),
+      }}
       data-layer={node.name}
       aria-label={node.label}
       aria-description={node.frozen ? `Frozen: ${node.frozen}` : undefined}

@@ -14,7 +14,7 @@ export interface Size {
   h: number;
 }
 
-export const MIN_ZOOM = 0.05;
+export const MIN_ZOOM = 0.02;
 export const MAX_ZOOM = 3;
 /** Below this scale a fitted graph is unreadable: start by fitting the width instead, from the top. */
 export const READABLE_ZOOM = 0.55;

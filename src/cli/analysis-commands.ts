@@ -18,7 +18,7 @@ import {
   type Criterion,
   type Normalization,
 } from '../core/scoring';
-import { planLowestFraction, type PlanOptions } from '../core/plan/auto';
+import { planLowestFraction, removalCount, type PlanOptions } from '../core/plan/auto';
 import { planGlobal, type GlobalTarget } from '../core/plan/global';
 import type { PruningPlan } from '../core/plan/plan';
 import { parseSampleSet, SampleSetError, type SampleSet } from '../core/evaluate/sample-set';
@@ -34,7 +34,8 @@ import {
   toCsv,
 } from '../core/sensitivity';
 import { openModelAt } from './inputs';
-import { checkOutput, writeOutputFiles } from '../node/write-output';
+import { checkOutput, writeOutputFile, writeOutputFiles } from '../node/write-output';
+import { modelFingerprint } from '../core/io/fingerprint';
 
 /** A mistake on the command line: exit code 2. */
 export class UsageError extends Error {}
@@ -53,6 +54,9 @@ export const PLAN_FLAG_OPTIONS = {
   ignore: { type: 'string' },
   samples: { type: 'string' },
   'max-samples': { type: 'string' },
+  keep: { type: 'string', multiple: true },
+  remove: { type: 'string', multiple: true },
+  'layer-ratio': { type: 'string', multiple: true },
 } as const;
 
 /** The flags as `parseArgs` returns them. */
@@ -69,6 +73,18 @@ export interface PlanFlags {
   ignore?: string | undefined;
   samples?: string | undefined;
   'max-samples'?: string | undefined;
+  keep?: string[] | undefined;
+  remove?: string[] | undefined;
+  'layer-ratio'?: string[] | undefined;
+}
+
+/** One `--keep conv1=20`, `--remove conv1=44` or `--layer-ratio conv2=0.5`. */
+export interface LayerSpec {
+  layer: string;
+  kind: 'keep' | 'remove' | 'ratio';
+  value: number;
+  /** The flag as written, for messages. */
+  flag: string;
 }
 
 /** The choice of filters the flags describe, checked. */
@@ -82,6 +98,10 @@ export interface PlanSettings {
   options: PlanOptions;
   samples: string | null;
   maxSamples: number | undefined;
+  /** Exact per-layer choices; with no global flag (`--ratio`, `--global`, `--target-*`) every other layer is left alone. */
+  layers: LayerSpec[];
+  /** Whether a global flag was given next to `layers` (then it plans the layers not named). */
+  global: boolean;
 }
 
 export const PRUNE_PLAN_HELP = `      Choosing the filters (instead of --plan):
@@ -97,6 +117,12 @@ export const PRUNE_PLAN_HELP = `      Choosing the filters (instead of --plan):
         --max-ratio <r>       remove at most this share (0..1] of any one layer
         --round-to <n>        keep a multiple of n filters in every pruned layer
         --ignore <a,b>        layers to leave alone (a name ending in / names a nested model)
+        --keep <layer=n>      keep exactly n filters of that layer (its lowest-scored go)
+        --remove <layer=n>    remove exactly that layer's n lowest-scored filters
+        --layer-ratio <layer=r>  remove the lowest share r of that layer's filters
+                              (each repeatable; a layer is named by any producer of its group).
+                              Naming layers leaves every other layer alone, unless --ratio,
+                              --global or --target-* is also given: that then plans the others.
         --samples <set.plss>  the sample set data-based criteria are computed on
         --max-samples <n>     use only the first n samples for scoring
       The summary (--json) states the parameters and FLOPs reached and whether a target was met.`;
@@ -201,7 +227,125 @@ export function parsePlanFlags(v: PlanFlags): PlanSettings {
   }
   const maxSamples =
     v['max-samples'] === undefined ? undefined : positiveInt('max-samples', v['max-samples']);
-  return { criterion, ratio, normalize, target, options, samples: v.samples ?? null, maxSamples };
+  const layers = [
+    ...(v.keep ?? []).map((x) => layerSpec('keep', x)),
+    ...(v.remove ?? []).map((x) => layerSpec('remove', x)),
+    ...(v['layer-ratio'] ?? []).map((x) => layerSpec('layer-ratio', x)),
+  ];
+  if (v.plan !== undefined && layers.length > 0) {
+    throw new UsageError(
+      `--plan gives the filters exactly; it cannot be combined with ${layers.map((l) => l.flag).join(', ')}.`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const l of layers) {
+    if (seen.has(l.layer)) throw new UsageError(`Layer '${l.layer}' is named twice (${l.flag}).`);
+    seen.add(l.layer);
+  }
+  const global = v.ratio !== undefined || v.global === true || target !== null;
+  return {
+    criterion,
+    ratio,
+    normalize,
+    target,
+    options,
+    samples: v.samples ?? null,
+    maxSamples,
+    layers,
+    global,
+  };
+}
+
+/** Parses `conv1=20` for `--keep`/`--remove` (a whole number) or `--layer-ratio` (a share in [0, 1)). */
+function layerSpec(flag: 'keep' | 'remove' | 'layer-ratio', text: string): LayerSpec {
+  const at = text.lastIndexOf('=');
+  const layer = at > 0 ? text.slice(0, at).trim() : '';
+  const raw = at > 0 ? text.slice(at + 1).trim() : '';
+  const value = Number(raw);
+  const written = `--${flag} ${text}`;
+  if (layer === '' || raw === '') {
+    throw new UsageError(
+      `${written}: write it as <layer>=<${flag === 'layer-ratio' ? 'share' : 'count'}>, e.g. --${flag} conv1=${flag === 'layer-ratio' ? '0.5' : '20'}.`,
+    );
+  }
+  if (flag === 'layer-ratio') {
+    if (!(value >= 0 && value < 1))
+      throw new UsageError(`${written}: the share must be in [0, 1), got '${raw}'.`);
+    return { layer, kind: 'ratio', value, flag: written };
+  }
+  const least = flag === 'keep' ? 1 : 0;
+  if (!(Number.isInteger(value) && value >= least)) {
+    throw new UsageError(`${written}: the count must be a whole number >= ${least}, got '${raw}'.`);
+  }
+  return { layer, kind: flag, value, flag: written };
+}
+
+/** Indices (ascending) of the `count` lowest scores; ties go to the lower index, NaN counts as lowest. */
+function lowestIndices(scores: Float32Array, count: number): number[] {
+  const key = (i: number) => (Number.isNaN(scores[i]!) ? -Infinity : scores[i]!);
+  return Array.from({ length: scores.length }, (_, i) => i)
+    .sort((a, b) => key(a) - key(b) || a - b)
+    .slice(0, count)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * The exact removals the `--keep`/`--remove`/`--layer-ratio` specs ask for, by the scores; a layer
+ * that is not a producer of a prunable group, or a count the layer does not have, is refused by name.
+ * Example: `--keep conv1=20` on a 64-filter conv1 removes its 44 lowest-scored filters.
+ */
+export function planLayerSpecs(
+  m: OpenedModel,
+  scores: Record<string, Float32Array>,
+  specs: readonly LayerSpec[],
+  options: PlanOptions = {},
+): Record<string, number[]> {
+  const remove: Record<string, number[]> = {};
+  const byGroup = new Map<number, string>();
+  for (const spec of specs) {
+    const id = m.graph.groupByProducer[spec.layer];
+    const group = id === undefined ? undefined : m.graph.groups[id];
+    if (!group) {
+      const producers = m.graph.groups.filter((g) => g.prunable).map((g) => g.producer);
+      const owner = m.graph.groupsByLayer[spec.layer]?.[0];
+      const hint =
+        owner !== undefined && m.graph.groups[owner]
+          ? ` It belongs to the group of '${m.graph.groups[owner].producer}': name that instead.`
+          : '';
+      throw new UsageError(
+        `${spec.flag}: '${spec.layer}' is not a layer that owns filters in this model.${hint} Prunable: ${producers.slice(0, 12).join(', ')}${producers.length > 12 ? `, ... (${producers.length})` : ''}.`,
+      );
+    }
+    if (!group.prunable) {
+      throw new UsageError(
+        `${spec.flag}: '${spec.layer}' cannot be pruned: ${group.reason ?? 'not prunable'}.`,
+      );
+    }
+    const other = byGroup.get(group.id);
+    if (other !== undefined) {
+      throw new UsageError(
+        `${spec.flag}: '${spec.layer}' is in the same coupled group as '${other}', named already.`,
+      );
+    }
+    byGroup.set(group.id, spec.layer);
+    const size = group.size;
+    let count: number;
+    if (spec.kind === 'keep') {
+      if (spec.value > size) throw new UsageError(`${spec.flag}: '${spec.layer}' has only ${size} filters.`);
+      count = size - spec.value;
+    } else if (spec.kind === 'remove') {
+      if (spec.value >= size) {
+        throw new UsageError(
+          `${spec.flag}: '${spec.layer}' has ${size} filters; at most ${size - 1} can go (one is always kept).`,
+        );
+      }
+      count = spec.value;
+    } else count = removalCount(size, spec.value, options);
+    const s = scores[group.producer];
+    if (!s || s.length !== size) throw new Error(`No scores for '${group.producer}'.`);
+    if (count > 0) remove[group.producer] = lowestIndices(s, count);
+  }
+  return remove;
 }
 
 /** A `.plss` set read from disk; its format errors are BAD_SAMPLES naming the file. */
@@ -269,6 +413,57 @@ export async function planFromFlags(
   s: PlanSettings,
 ): Promise<{ plan: PruningPlan; report: PlanReport }> {
   const raw = await scoresFor(m, s.criterion, s.samples, s.maxSamples);
+  if (s.layers.length === 0) return planFromScores(m, s, raw);
+  const named = planLayerSpecs(m, raw, s.layers, s.options);
+  const words = s.layers.map((l) => l.flag.replace(/^--/, '')).join(', ');
+  let plan: PruningPlan;
+  let report: PlanReport;
+  if (s.global) {
+    // The global flag plans every layer not named; the named ones get exactly what was asked.
+    const ignore = [...(s.options.ignore ?? []), ...namedLayers(m, s.layers)];
+    ({ plan, report } = planFromScores(m, { ...s, options: { ...s.options, ignore } }, raw));
+    plan = { ...plan, remove: { ...plan.remove, ...named }, note: `${words}; others ${plan.note ?? ''}` };
+  } else {
+    plan = { version: 1, remove: named, note: `${words} by ${s.criterion}` };
+    report = {
+      criterion: s.criterion,
+      mode: 'per-layer',
+      removedShare: { params: 0, flops: 0, channels: 0 },
+      met: true,
+    };
+  }
+  return { plan, report: { ...report, removedShare: removedShares(m, plan) } };
+}
+
+/** Every member (producers and channel-wise layers) of the groups the specs name, for `ignore`. */
+function namedLayers(m: OpenedModel, specs: readonly LayerSpec[]): string[] {
+  return specs.flatMap((l) => {
+    const g = m.graph.groups[m.graph.groupByProducer[l.layer] ?? -1];
+    return g ? g.producers : [l.layer];
+  });
+}
+
+/** Shares of the parameters, FLOPs and eligible channels a plan removes. */
+function removedShares(m: OpenedModel, plan: PruningPlan): PlanReport['removedShare'] {
+  const costs = makeCostModel(m.ir, m.graph);
+  const before = costs.evaluate({ version: 1, remove: {} });
+  const after = costs.evaluate(plan);
+  const channels = m.graph.groups.filter((g) => g.prunable).reduce((n, g) => n + g.size, 0);
+  const removed = Object.values(plan.remove).reduce((n, v) => n + v.length, 0);
+  const share = (a: number, b: number) => (b > 0 ? (b - a) / b : 0);
+  return {
+    params: share(after.params, before.params),
+    flops: share(after.flops, before.flops),
+    channels: channels > 0 ? removed / channels : 0,
+  };
+}
+
+/** The plan of the global flags (or the default per-layer ratio) from scores already computed. */
+function planFromScores(
+  m: OpenedModel,
+  s: PlanSettings,
+  raw: Record<string, Float32Array>,
+): { plan: PruningPlan; report: PlanReport } {
   const costs = makeCostModel(m.ir, m.graph);
   if (s.target) {
     const r = planGlobal(m.graph, normalizeScores(raw, s.normalize), costs, s.target, s.options);
@@ -446,4 +641,97 @@ export async function sensitivity(args: string[]): Promise<void> {
     `Wrote ${written.join(', ')}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The `inspect --scores` part: raw per-filter scores of every prunable group by a criterion. */
+export async function filterScores(
+  m: OpenedModel,
+  v: { criterion?: string | undefined; samples?: string | undefined; 'max-samples'?: string | undefined },
+): Promise<{
+  criterion: Criterion;
+  groups: { producer: string; producers: string[]; size: number; scores: number[] }[];
+}> {
+  const criterion = parseCriterion(v.criterion);
+  if (isDataBased(criterion) && v.samples === undefined) {
+    throw new UsageError(`--criterion ${criterion} is computed on a sample set: add --samples <set.plss>.`);
+  }
+  const maxSamples =
+    v['max-samples'] === undefined ? undefined : positiveInt('max-samples', v['max-samples']);
+  const raw = await scoresFor(m, criterion, v.samples ?? null, maxSamples);
+  const groups = m.graph.groups
+    .filter((g) => g.prunable && raw[g.producer])
+    .map((g) => ({
+      producer: g.producer,
+      producers: g.producers,
+      size: g.size,
+      scores: Array.from(raw[g.producer]!),
+    }));
+  return { criterion, groups };
+}
+
+/** The scores as text: one block per group, `index:score` in index order, the lowest marked `*` (first to go). */
+export function scoresText(r: Awaited<ReturnType<typeof filterScores>>): string {
+  const lines = [`Per-filter scores by ${r.criterion} (lower = removed first; * marks the lowest quarter):`];
+  for (const g of r.groups) {
+    const order = g.scores.map((_, i) => i).sort((a, b) => g.scores[a]! - g.scores[b]! || a - b);
+    const low = new Set(order.slice(0, Math.floor(g.size / 4)));
+    lines.push(`  ${g.producers.join(' + ')} (${g.size} filters):`);
+    const cells = g.scores.map(
+      (x, i) => `${String(i).padStart(4)}:${x.toPrecision(4).padEnd(10)}${low.has(i) ? '*' : ' '}`,
+    );
+    for (let i = 0; i < cells.length; i += 6) lines.push(`   ${cells.slice(i, i + 6).join(' ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export const PLAN_HELP = `  prunelab plan <model> --out <plan.json> [the filter-choosing flags of prune] [--force] [--json]
+      Writes the plan the flags describe (which filters of which layers go), without pruning, for
+      review or editing before 'prunelab prune <model> --plan <plan.json>'. The file names the model
+      by fingerprint, as the workbench's saved plans do, and is refused for any other model.`;
+
+/** \`prunelab plan\`: the plan of the flags as a plan file. */
+export async function planCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      out: { type: 'string' },
+      criterion: { type: 'string' },
+      ratio: { type: 'string' },
+      json: { type: 'boolean' },
+      force: { type: 'boolean' },
+      ...PLAN_FLAG_OPTIONS,
+    },
+    allowPositionals: true,
+  });
+  if (!values.out) throw new UsageError('plan needs --out <plan.json>.');
+  const settings = parsePlanFlags(values);
+  const path = positionals[0];
+  if (!path) throw new UsageError('Missing the model argument (a model.json, a folder or a zip).');
+  const force = values.force === true;
+  await checkOutput(values.out, 'file', force);
+  const m = await openModelAt(path, 'plan');
+  const { plan, report } = await planFromFlags(m, settings);
+  const saved: PruningPlan = { ...plan, model: { fingerprint: modelFingerprint(m.ir), name: m.ir.name } };
+  await writeOutputFile(values.out, new TextEncoder().encode(`${JSON.stringify(saved, null, 2)}\n`), {
+    force,
+  });
+  const costs = makeCostModel(m.ir, m.graph);
+  const before = costs.evaluate({ version: 1, remove: {} });
+  const after = costs.evaluate(plan);
+  const summary = {
+    out: values.out,
+    removed: Object.values(plan.remove).reduce((n, v) => n + v.length, 0),
+    layers: Object.fromEntries(Object.entries(plan.remove).map(([k, v]) => [k, v.length])),
+    params: { before: before.params, after: after.params },
+    flops: { before: before.flops, after: after.flops },
+    ...report,
+  };
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    return;
+  }
+  const per = Object.entries(summary.layers).map(([k, n]) => `${k} -${n}`);
+  process.stdout.write(
+    `Plan: remove ${summary.removed} filters (${per.join(', ') || 'none'}). Params ${before.params} -> ${after.params}, FLOPs ${before.flops} -> ${after.flops}.\n${reportLine(report)}\nWrote ${values.out}\n`,
+  );
 }

@@ -6,6 +6,8 @@ import { basename } from 'node:path';
 import { isModelLoadError, ModelLoadError } from '../core/io/errors';
 import { loadModel, type OpenedModel } from '../core/load';
 import { readModelInput } from '../node/fs-files';
+import { filesBytes, sourceStorageOf } from '../core/io/source-storage';
+import { isZip } from '../core/io/zip';
 
 /** Runs `fn`; a typed error from it that does not name `path` is rethrown naming it. */
 export async function namingInput<T>(path: string, fn: () => Promise<T>): Promise<T> {
@@ -24,8 +26,20 @@ export async function namingInput<T>(path: string, fn: () => Promise<T>): Promis
  * the loader warns about (NaN/Inf weights naming the layers, layers tfjs cannot build) to stderr as
  * `prunelab <command>: warning: ...`.
  */
-export async function openModelAt(path: string, command: string): Promise<OpenedModel> {
-  const m = await namingInput(path, async () => loadModel(await readModelInput(path)));
+export async function openModelAt(path: string, command: string): Promise<OpenedInput> {
+  let bytes = 0;
+  let zipped = false;
+  const m = await namingInput(path, async () => {
+    const files = await readModelInput(path);
+    bytes = filesBytes(files);
+    zipped = files.some((f) => isZip(f.bytes));
+    return loadModel(files);
+  });
   for (const w of m.warnings) process.stderr.write(`prunelab ${command}: warning: ${w}\n`);
-  return m;
+  // A TF.js folder counts its model.json and shards only (it may hold other files); a zip, itself.
+  const tfjsBytes = zipped ? undefined : sourceStorageOf(m.artifacts)?.bytes;
+  return { ...m, inputBytes: tfjsBytes ?? bytes };
 }
+
+/** An opened model and the bytes of the files it was read from: what exports are compared with. */
+export type OpenedInput = OpenedModel & { inputBytes: number };

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import type { OpenedModel } from '../core/load';
@@ -9,20 +9,24 @@ import { parsePlanFile, PLAN_FILE_LIMITS } from '../core/plan/plan-file';
 import type { ChannelGraph } from '../core/graph/types';
 import { isModelLoadError, ModelLoadError } from '../core/io/errors';
 import { applyPlan } from '../core/surgery/apply-plan';
-import { writeTfjsModel, type TfjsQuantization } from '../core/io/export-tfjs';
-import { writeKerasH5 } from '../core/io/keras-h5';
-import { writeKerasV3 } from '../core/io/keras-v3';
+import { defaultQuantization, sourceStorageOf } from '../core/io/source-storage';
 import { modelFingerprint } from '../core/io/fingerprint';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { evaluateModels } from '../core/evaluate/evaluate';
 import { nonFiniteWeights } from '../core/io/weight-health';
-import { namingInput, openModelAt } from './inputs';
-import { checkOutput, OutputExistsError, writeOutputFile, writeOutputFolder } from '../node/write-output';
+import { namingInput, openModelAt, type OpenedInput } from './inputs';
+import { bytesLine, parseFormat, parseQuantize, writeModelOutput } from './output';
+import { checkOutput, OutputExistsError } from '../node/write-output';
 import { initNodeBackend } from '../node/tf-node';
 import { FINETUNE_HELP, finetune, readSamples, warnSamples } from './recover-commands';
 import {
   PLAN_FLAG_OPTIONS,
+  PLAN_HELP,
   PRUNE_PLAN_HELP,
+  filterScores,
+  parseCriterion,
+  planCommand,
+  scoresText,
   SENSITIVITY_HELP,
   UsageError,
   parsePlanFlags,
@@ -35,11 +39,14 @@ import {
 const HELP = `prunelab: structured filter pruning for TF.js LayersModels, headless.
 
 Usage:
-  prunelab inspect <model.json|folder|zip> [--json]
+  prunelab inspect <model.json|folder|zip> [--json] [--scores [--criterion l1] [--samples set]]
       Lists layers (class, output shape, params, FLOPs), prunable groups (with why a group is not
       prunable) and totals; warns on stderr, naming the layers, when weights hold NaN or Inf or
       tfjs cannot build a layer (every command does). --json prints one JSON object, with
       nonFinite: [{layer, weight, nan, inf}] and warnings: [...] (both empty when healthy).
+      --scores adds every prunable layer's per-filter scores by --criterion (default l1; data-based
+      criteria need --samples): a table, or in --json scores: {criterion, groups: [{producer,
+      producers, size, scores: [...]}]}, filter i's score at index i.
 
   prunelab prune <model> --out <dir|file> [--criterion <c>] [--ratio 0.5] [--plan plan.json]
                  [--format tfjs|keras|h5] [--quantize none|float16|uint8|uint16] [--force] [--json]
@@ -48,7 +55,11 @@ Usage:
       model (model.json + weight files) to --out, with the provenance record in
       userDefinedMetadata.prunelab. --format keras writes one Keras 3 .keras file and
       --format h5 one Keras 2 .h5 file at --out (provenance in their metadata); --quantize
-      stores TF.js weights as float16/uint8/uint16. A plan file saved by the workbench carries
+      stores TF.js weights as float16/uint8/uint16; by default each weight keeps the storage it
+      was opened with (a uint8-quantized model.json comes back uint8, float32 stays float32).
+      The summary compares the bytes written with the bytes of the files opened.
+      Exact surgery: prune model.json --keep conv1=20 --out pruned  (conv1 keeps its 20 best
+      filters by --criterion, every other layer stays as it is). A plan file saved by the workbench carries
       the model's fingerprint and is refused for another model. --json prints a summary object.
       The output is written to a temporary sibling and renamed into place, so a failure leaves
       what was there before; an existing non-empty --out folder (or an existing file for keras/h5)
@@ -61,6 +72,8 @@ ${PRUNE_PLAN_HELP}
       Top-1 accuracy on a sample set in PruneLab's .plss format, or on an image folder or zip (one
       subfolder per class, or a labels CSV; preprocessing guessed from the model's input shape).
       --json prints {"accuracy": 0..1, "samples": n, ...}.
+
+${PLAN_HELP}
 
 ${FINETUNE_HELP}
 
@@ -77,7 +90,7 @@ function print(obj: unknown): void {
   process.stdout.write(`${JSON.stringify(obj, null, 2)}\n`);
 }
 
-async function open(path: string | undefined, command: string): Promise<OpenedModel> {
+async function open(path: string | undefined, command: string): Promise<OpenedInput> {
   if (!path) throw new UsageError('Missing the model argument (a model.json, a folder or a zip).');
   return openModelAt(path, command);
 }
@@ -112,12 +125,30 @@ function summarise(m: OpenedModel) {
 async function inspect(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
-    options: { json: { type: 'boolean' } },
+    options: {
+      json: { type: 'boolean' },
+      scores: { type: 'boolean' },
+      criterion: { type: 'string' },
+      samples: { type: 'string' },
+      'max-samples': { type: 'string' },
+    },
     allowPositionals: true,
   });
+  if (!values.scores && (values.criterion ?? values.samples ?? values['max-samples']) !== undefined) {
+    throw new UsageError('--criterion, --samples and --max-samples go with --scores.');
+  }
+  if (values.scores) parseCriterion(values.criterion); // a usage error before the model is read
   const m = await open(positionals[0], 'inspect');
   const s = summarise(m);
-  if (values.json) return print({ ...s, nonFinite: nonFiniteWeights(m.artifacts), warnings: m.warnings });
+  const scores = values.scores ? await filterScores(m, values) : undefined;
+  if (values.json) {
+    return print({
+      ...s,
+      nonFinite: nonFiniteWeights(m.artifacts),
+      warnings: m.warnings,
+      ...(scores ? { scores } : {}),
+    });
+  }
   const lines = [`${s.name} (${s.kind}), ${s.layers.length} layers`, ''];
   lines.push('  #  layer                    class                   output shape        params        FLOPs');
   for (const l of s.layers) {
@@ -139,6 +170,7 @@ async function inspect(args: string[]): Promise<void> {
     `Totals: ${s.totals.params} params, ${s.totals.flops} FLOPs, ${s.totals.bytes} bytes of weights`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
+  if (scores) process.stdout.write(`\n${scoresText(scores)}`);
 }
 
 async function prune(args: string[]): Promise<void> {
@@ -159,17 +191,8 @@ async function prune(args: string[]): Promise<void> {
   });
   if (!values.out) throw new UsageError('prune needs --out <dir>.');
   const settings = parsePlanFlags(values);
-  const format = values.format ?? 'tfjs';
-  if (format !== 'tfjs' && format !== 'keras' && format !== 'h5') {
-    throw new UsageError(`--format must be tfjs, keras or h5, got '${format}'.`);
-  }
-  const quantize = (values.quantize ?? 'none') as TfjsQuantization;
-  if (!['none', 'float16', 'uint8', 'uint16'].includes(quantize)) {
-    throw new UsageError(`--quantize must be none, float16, uint8 or uint16, got '${values.quantize}'.`);
-  }
-  if (quantize !== 'none' && format !== 'tfjs') {
-    throw new UsageError('--quantize applies to --format tfjs only (Keras files keep float32 weights).');
-  }
+  const format = parseFormat(values.format);
+  const quantize = parseQuantize(values.quantize, format);
   const m = await open(positionals[0], 'prune');
   const force = values.force === true;
   let plan: PruningPlan;
@@ -187,16 +210,8 @@ async function prune(args: string[]): Promise<void> {
   const before = cost.evaluate({ version: 1, remove: {} });
   const after = cost.evaluate(plan);
   const { artifacts } = applyPlan(m.artifacts, plan, m.ir, m.graph);
-  let files: { path: string; bytes: Uint8Array }[];
-  if (format === 'tfjs') {
-    files = writeTfjsModel(artifacts, { quantize });
-    await writeOutputFolder(values.out, files, { force });
-  } else {
-    // A single file, named by --out (Keras 3 .keras archive or Keras 2 full-model .h5).
-    const bytes = format === 'keras' ? await writeKerasV3(artifacts) : await writeKerasH5(artifacts);
-    await writeOutputFile(values.out, bytes, { force });
-    files = [{ path: basename(values.out), bytes }];
-  }
+  const files = await writeModelOutput(values.out, artifacts, format, quantize, m.artifacts, force);
+  const written = files.reduce((n, f) => n + f.bytes.byteLength, 0);
   const summary = {
     out: values.out,
     format,
@@ -205,11 +220,15 @@ async function prune(args: string[]): Promise<void> {
     params: { before: before.params, after: after.params },
     flops: { before: before.flops, after: after.flops },
     bytes: { before: before.bytes, after: after.bytes },
+    fileBytes: { opened: m.inputBytes, written },
+    ...(format === 'tfjs'
+      ? { quantize: quantize ?? `as opened (${defaultQuantization(sourceStorageOf(m.artifacts))})` }
+      : {}),
     ...report,
   };
   if (values.json) return print(summary);
   process.stdout.write(
-    `Removed ${summary.removed} filters. Params ${before.params} -> ${after.params}, FLOPs ${before.flops} -> ${after.flops}.\n${report ? `${reportLine(report)}\n` : ''}Wrote ${format === 'tfjs' ? files.map((f) => join(values.out!, f.path)).join(', ') : values.out}\n`,
+    `Removed ${summary.removed} filters. Params ${before.params} -> ${after.params}, FLOPs ${before.flops} -> ${after.flops}.\n${report ? `${reportLine(report)}\n` : ''}Wrote ${format === 'tfjs' ? files.map((f) => join(values.out!, f.path)).join(', ') : values.out}: ${bytesLine(written, m.inputBytes)}\n`,
   );
 }
 
@@ -314,6 +333,7 @@ export async function main(argv: string[]): Promise<number> {
     evaluate,
     sensitivity,
     finetune,
+    plan: planCommand,
   };
   const run = commands[command];
   if (!run) {
@@ -323,7 +343,7 @@ export async function main(argv: string[]): Promise<number> {
   // PROD silences tfjs' console advert for tfjs-node, which cannot install here anyway.
   tf.env().set('PROD', true);
   try {
-    if (command !== 'inspect') await initNodeBackend(backend);
+    if (command !== 'inspect' || rest.includes('--scores')) await initNodeBackend(backend);
     await run(rest);
     return 0;
   } catch (e) {

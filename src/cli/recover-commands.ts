@@ -12,22 +12,25 @@ import { openSampleFiles } from '../core/evaluate/open-samples';
 import { splitSource, type SampleSource } from '../core/evaluate/sample-source';
 import { outputClasses } from '../core/evaluate/outputs';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
-import { writeTfjsModel } from '../core/io/export-tfjs';
 import { artifactsAfterFineTune, fineTune, fineTuneRecord, type OptimizerName } from '../core/train';
 import { decodeImageNode } from '../node/decode-image';
 import { readModelInput } from '../node/fs-files';
-import { checkOutput, writeOutputFolder } from '../node/write-output';
+import { checkOutput } from '../node/write-output';
+import { parseFormat, parseQuantize, writeModelOutput } from './output';
 import { UsageError } from './analysis-commands';
 import { namingInput, openModelAt } from './inputs';
 
-export const FINETUNE_HELP = `  prunelab finetune <pruned model> --samples <dir|zip|set.plss> --out <dir> [--teacher <original model>]
+export const FINETUNE_HELP = `  prunelab finetune <pruned model> --samples <dir|zip|set.plss> --out <dir|file> [--teacher <original model>]
                     [--epochs 1] [--batch-size 32] [--lr 0.001] [--optimizer adam|sgd|momentum]
-                    [--val-split 0.2] [--temperature 4] [--alpha 0.5] [--force] [--json]
+                    [--val-split 0.2] [--temperature 4] [--alpha 0.5]
+                    [--format tfjs|keras|h5] [--quantize none|float16|uint8|uint16] [--force] [--json]
       Fine-tunes a pruned model on the samples (a held-out --val-split scores each epoch; the best
       weights are kept), distilled from --teacher when given (no labels needed then), and writes it
-      to --out (TF.js) with its provenance record and a finetune entry. --json prints the
-      validation accuracy (and KL from the teacher) before and after. An existing non-empty
-      --out folder is refused unless --force, which replaces it whole once training is done.`;
+      to --out with its provenance record and a finetune entry, as prune does: --format tfjs (a
+      folder, the default; weights stored as the opened model stored them unless --quantize),
+      keras (one .keras file) or h5 (one .h5 file). --json prints the validation accuracy (and KL
+      from the teacher) before and after. An existing output is refused unless --force, which
+      replaces it whole once training is done.`;
 
 /** Samples read from the command line, as the model reads them, with any skipped images. */
 export interface CliSamples {
@@ -93,9 +96,13 @@ export async function finetune(args: string[]): Promise<void> {
       alpha: { type: 'string' },
       force: { type: 'boolean' },
       json: { type: 'boolean' },
+      format: { type: 'string' },
+      quantize: { type: 'string' },
     },
     allowPositionals: true,
   });
+  const format = parseFormat(values.format);
+  const quantize = parseQuantize(values.quantize, format);
   if (!positionals[0])
     throw new UsageError('finetune needs the pruned model (a model.json, a folder or a zip).');
   if (!values.samples) throw new UsageError('finetune needs --samples <dir|zip|set.plss>.');
@@ -108,7 +115,7 @@ export async function finetune(args: string[]): Promise<void> {
   const valSplit = num(values['val-split'], 0.2, 'val-split');
   const force = values.force === true;
   // Refused before training, which takes long; the folder is swapped in whole at the end.
-  await checkOutput(values.out, 'folder', force);
+  await checkOutput(values.out, format === 'tfjs' ? 'folder' : 'file', force);
   const opened = await openModelAt(positionals[0], 'finetune');
   const model = await loadLayersModelFromArtifacts(opened.artifacts);
   let teacher: tf.LayersModel | undefined;
@@ -143,8 +150,7 @@ export async function finetune(args: string[]): Promise<void> {
       valSamples: split.val.count,
     });
     const artifacts = await artifactsAfterFineTune(opened.artifacts, model, record);
-    const files = writeTfjsModel(artifacts);
-    await writeOutputFolder(values.out, files, { force });
+    const files = await writeModelOutput(values.out, artifacts, format, quantize, opened.artifacts, force);
     const summary = {
       samples: samples.source.count,
       kind: samples.kind,
@@ -164,7 +170,9 @@ export async function finetune(args: string[]): Promise<void> {
         valKl: h.valKl,
       })),
       seconds,
-      files: files.map((f) => join(values.out!, f.path)),
+      format,
+      files: format === 'tfjs' ? files.map((f) => join(values.out!, f.path)) : [values.out],
+      fileBytes: { opened: opened.inputBytes, written: files.reduce((n, f) => n + f.bytes.byteLength, 0) },
     };
     if (values.json) {
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -36,6 +36,13 @@ function ruleLayer(l: LayerIR): RuleLayer {
   return { name: l.name, className: l.className, config: l.config };
 }
 
+/** A layer as reasons name it; an imported one with its source op and node: `Permute 'x' (ONNX Transpose node '/s/Transpose')`. */
+function whereText(layer: LayerIR, format: string | undefined): string {
+  const own = `${layer.className} '${layer.name}'`;
+  const from = format === undefined ? '' : `${format.toUpperCase()} `;
+  return layer.origin ? `${own} (${from}${layer.origin.op} node '${layer.origin.node}')` : own;
+}
+
 /** A channel space: the channels of one producer's output, the model's input, or an opaque layer's output. */
 interface Space {
   size: number;
@@ -189,7 +196,7 @@ export function buildChannelGraph(ir: ModelIR): ChannelGraph {
     const rl = ruleLayer(layer);
     let behaviour: ChannelBehaviour | 'blocked' = behaviourOf(rule, rl, layer.inputShape, layer.outputShape);
     const ins = layer.inbound.map((n) => layouts.get(n) ?? { width: Number.NaN, pieces: [] });
-    const where = `${layer.className} '${layer.name}'`;
+    const where = whereText(layer, ir.origin?.format);
     const blocker = rule.blocker?.(rl, layer.inputShape, layer.outputShape);
     let out: Layout;
 

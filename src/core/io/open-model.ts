@@ -4,16 +4,17 @@ import { ModelLoadError } from './errors';
 import { describeFiles, hasIR, type AnyModelFormat, type OpenedArtifacts } from './format';
 import { kerasH5Format } from './keras-h5';
 import { kerasV3Format } from './keras-v3';
+import { onnxFormat } from './onnx/format';
 import { tfjsFormat } from './tfjs-format';
 import { isZip, unzipFiles, zipBudget } from './zip';
 
 /**
  * The registered format plug-ins, asked in order; the first whose `match` says yes opens the files.
- * Put specific formats first: tfjs claims any JSON so that it can explain a bad model.json, and a Keras 3
+ * Put specific formats first (ONNX sniffs a protobuf ModelProto, which no other format's bytes resemble): tfjs claims any JSON so that it can explain a bad model.json, and a Keras 3
  * `.keras` (a zip, expanded below into config.json + model.weights.h5) would otherwise reach it; the
  * .keras plug-in goes before the .h5 one, which claims any HDF5 file (model.weights.h5 is one).
  */
-export const formats: readonly AnyModelFormat[] = [kerasV3Format, kerasH5Format, tfjsFormat];
+export const formats: readonly AnyModelFormat[] = [onnxFormat, kerasV3Format, kerasH5Format, tfjsFormat];
 
 /**
  * Replaces each zip among the files (sniffed by content) by its entries, e.g. a dropped `mymodel.zip`
@@ -55,7 +56,7 @@ async function openWithPlugin(
   if (files.length === 0)
     throw new ModelLoadError(
       'NO_FILES',
-      'No files were given: drop a Keras .keras or .h5 file, or a TF.js model.json with its .bin weight files, or a zip of them.',
+      'No files were given: drop a Keras .keras or .h5 file, an ONNX .onnx file, or a TF.js model.json with its .bin weight files, or a zip of them.',
     );
   const expanded = expandArchives(files);
   if (expanded.length === 0) {

@@ -20,7 +20,7 @@ import {
 } from './layer-rules';
 import type { ModelArtifactsData, WeightTensor } from './artifacts';
 import type { KerasLayerJSON, KerasModelTopology } from './keras-json';
-import type { LayerIR, LayerWeightRef, ModelIR, Shape } from './model-ir';
+import type { LayerIR, LayerWeightRef, ModelIR, ModelOrigin, Shape } from './model-ir';
 import { validateModelConfig } from './validate-config';
 
 /**
@@ -524,6 +524,28 @@ function channelsFromWeights(
 }
 
 /**
+ * The record an importer of another format leaves in `userDefinedMetadata.origin` (io/onnx/origin.ts):
+ * format, input layout, and the op and node behind each layer. Read structurally: ir/ knows no format.
+ */
+function originOf(
+  a: ModelArtifactsData,
+): (ModelOrigin & { layers: Record<string, { op: string; node: string }> }) | undefined {
+  const o = a.userDefinedMetadata?.['origin'];
+  if (!isRecord(o) || typeof o['format'] !== 'string' || !isRecord(o['layers'])) return undefined;
+  const layout = o['inputLayout'];
+  const layers: Record<string, { op: string; node: string }> = {};
+  for (const [name, v] of Object.entries(o['layers'])) {
+    if (isRecord(v) && typeof v['op'] === 'string' && typeof v['node'] === 'string')
+      layers[name] = { op: v['op'], node: v['node'] };
+  }
+  return {
+    format: o['format'],
+    inputLayout: layout === 'NCHW' || layout === 'NC' ? layout : 'NHWC',
+    layers,
+  };
+}
+
+/**
  * Builds the IR of a Sequential or Functional LayersModel (nested models flattened into scoped
  * names); throws `ModelLoadError` (`BAD_TOPOLOGY`, `UNSUPPORTED_LAYER` for shared layers and
  * channels_first, `WEIGHT_MISMATCH`) naming the layer at fault. Unknown classes load (see above).
@@ -686,6 +708,14 @@ export function buildModelIR(a: ModelArtifactsData): ModelIR {
     inputs,
     inputShape: [...(seqFirst ?? firstInput?.outputShape ?? irLayers[0]!.inputShape)],
   };
+  const origin = originOf(a);
+  if (origin) {
+    ir.origin = { format: origin.format, inputLayout: origin.inputLayout };
+    for (const l of ir.layers) {
+      const o = origin.layers[l.name];
+      if (o) l.origin = o;
+    }
+  }
   if (ctx.submodels.length > 0) ir.submodels = ctx.submodels;
   if (ctx.nestedInputs.length > 0) ir.nestedInputs = ctx.nestedInputs;
   return ir;

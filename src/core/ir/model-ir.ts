@@ -35,10 +35,25 @@ export interface LayerIR {
   weights: LayerWeightRef[];
   inputShape: Shape;
   outputShape: Shape;
+  /** Imported from another format: the op and node it came from (ONNX `Conv` node `/conv1/Conv`), for reasons shown to the user. */
+  origin?: { op: string; node: string };
+}
+
+/** Where an imported model came from, when not Keras or TF.js (read from `userDefinedMetadata.origin`). */
+export interface ModelOrigin {
+  format: string;
+  /**
+   * The layout the source model reads its input in. The IR is channels-last whatever the source
+   * (an ONNX `[N, C, H, W]` input becomes `[N, H, W, C]`), so samples are fed as for any model; this
+   * says how to feed the source file itself (onnxruntime): `NCHW` means transpose NHWC batches to it.
+   */
+  inputLayout: 'NHWC' | 'NCHW' | 'NC';
 }
 
 export interface ModelIR {
   name: string;
+  /** Set for a model imported from another format (ONNX). */
+  origin?: ModelOrigin;
   kind: 'sequential' | 'functional';
   layers: LayerIR[];
   /** Names of the layers whose outputs are model outputs. */

@@ -33,7 +33,7 @@ async function loadError(files: InputFile[]): Promise<ModelLoadError> {
 
 describe('openModelFiles', () => {
   it('registers the Keras formats before tfjs (which claims any JSON, config.json included)', () => {
-    expect(formats.map((f) => f.id)).toEqual(['keras-v3', 'keras-h5', 'tfjs-layers']);
+    expect(formats.map((f) => f.id)).toEqual(['onnx', 'keras-v3', 'keras-h5', 'tfjs-layers']);
   });
 
   it('opens written files and keeps the metadata', async () => {
@@ -73,7 +73,7 @@ describe('openModelFiles', () => {
     ]);
     expect(e.code).toBe('UNRECOGNIZED_FORMAT');
     expect(e.message).toBe(
-      'None of the 3 files (a.png, b.txt, c.bin) is a Keras .keras file or a Keras .h5 model file or a TF.js model.json (with its .bin weight files).',
+      'None of the 3 files (a.png, b.txt, c.bin) is an ONNX .onnx model or a Keras .keras file or a Keras .h5 model file or a TF.js model.json (with its .bin weight files).',
     );
   });
 

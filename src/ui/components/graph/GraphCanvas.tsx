@@ -30,9 +30,14 @@ export interface GraphCanvasProps {
 }
 
 const ZOOM_STEP = 1.25;
+/** The last view of each layout, so switching tabs and back keeps where the user was. */
+const lastViews = new WeakMap<GraphLayout, View>();
 const PAN_STEP = 80;
 /** Pointer travel (px) before a press on a node turns into a pan instead of a click. */
 const DRAG_SLOP = 4;
+/** The hover card's width (graph.css) and the room it needs below a node before it flips above. */
+const CARD_W = 300;
+const CARD_ROOM = 110;
 
 /**
  * The graph itself: edges in one SVG and nodes as buttons, both in one layer moved by a CSS
@@ -61,11 +66,12 @@ export function GraphCanvas({
   const [showMinimap, setShowMinimap] = useState(false);
   const [viewHeight, setViewHeight] = useState(0);
   const [selected, setSelected] = useState<string | null>(null);
-  const [hover, setHover] = useState<{ index: number; left: number; top: number } | null>(null);
+  const [hover, setHover] = useState<{ index: number; style: CSSProperties } | null>(null);
   const contentRef = useRef<Size>({ w: layout.width, h: layout.height });
 
   const setView = useCallback((v: View) => {
     view.current = v;
+    if (placed.current) lastViews.set(placed.current, v);
     const layer = layerRef.current;
     const vp = viewportRef.current;
     if (!layer || !vp) return;
@@ -89,7 +95,7 @@ export function GraphCanvas({
       if (size.current.w === 0 || size.current.h === 0) return;
       if (placed.current !== layout) {
         placed.current = layout;
-        setView(initialView(contentRef.current, size.current));
+        setView(lastViews.get(layout) ?? initialView(contentRef.current, size.current));
       } else {
         setView(view.current);
       }
@@ -206,7 +212,13 @@ export function GraphCanvas({
     }
     const a = el.getBoundingClientRect();
     const b = vp.getBoundingClientRect();
-    setHover({ index, left: a.left - b.left, top: a.bottom - b.top + 6 });
+    // Below the node, or above it when the view's bottom edge would cut the card; never off the sides.
+    const left = Math.max(4, Math.min(a.left - b.left, b.width - CARD_W - 4));
+    const style: CSSProperties =
+      b.bottom - a.bottom > CARD_ROOM
+        ? { left, top: a.bottom - b.top + 6 }
+        : { left, bottom: b.bottom - a.top + 6 };
+    setHover({ index, style });
   }, []);
   // A Tab onto a node outside the view scrolls the (overflow: hidden) viewport: undo that and pan instead.
   const onFocusIn = (e: React.FocusEvent<HTMLDivElement>) => {
@@ -289,7 +301,7 @@ export function GraphCanvas({
           node={hovered}
           channels={channels.get(hovered.name)}
           group={hovered.group === null ? null : groupText(hovered.group)}
-          style={{ left: hover.left, top: hover.top }}
+          style={hover.style}
         />
       )}
     </div>
@@ -308,7 +320,7 @@ function HoverCard({
   style: CSSProperties;
 }) {
   return (
-    <div className="mg-card" style={style} role="tooltip" id="mg-card">
+    <div className="mg-card" style={style} role="tooltip">
       <strong>{node.name}</strong>
       <div>
         {node.className} · {node.shape}

@@ -75,7 +75,8 @@ export function ModelGraph({ onReveal }: ModelGraphProps) {
       const g = graph?.groups[gid];
       if (!g) return '';
       const others = g.producers.length > 1 ? `, coupled: ${g.producers.join(', ')}` : '';
-      return `Group ${gid}: ${g.size} channels, ${g.members.length} layers${others}`;
+      const layers = g.members.length === 1 ? '1 layer' : `${g.members.length} layers`;
+      return `Group ${gid}: ${g.size} channels, ${layers}${others}`;
     },
     [graph],
   );

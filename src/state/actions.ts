@@ -8,6 +8,7 @@ import { selectLowest } from '../core/plan/auto';
 import type { PruningPlan } from '../core/plan/plan';
 import { applyPlan } from '../core/surgery/apply-plan';
 import { quantizedArtifacts } from '../core/io/export-tfjs';
+import { defaultQuantization, filesBytes, sourceStorageOf } from '../core/io/source-storage';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { parseSampleSet, SAMPLE_SET_MAGIC } from '../core/evaluate/sample-set';
 import { evaluateModels } from '../core/evaluate/evaluate';
@@ -115,14 +116,13 @@ export async function openFiles(
       const jsonFile = modelFiles.find((f) => f.path.toLowerCase().endsWith('.json'));
       const name = label ?? opened.ir.name ?? jsonFile?.path ?? 'model';
       sessionPatch = {
-        session: {
-          id,
-          uid: opts.uid ?? newSessionUid(),
-          name,
-          files: modelFiles.map((f) => f.path),
-          ir: opened.ir,
-          graph: opened.graph,
-        },
+        // `bytes`: the opened files' size, what exports are compared with (export-actions.ts openedBytes).
+        session: Object.assign(
+          { id, uid: opts.uid ?? newSessionUid(), name, files: modelFiles.map((f) => f.path) },
+          { ir: opened.ir, graph: opened.graph, bytes: filesBytes(modelFiles) },
+        ),
+        // Downloads keep the storage the model came in (a uint8 model.json comes back uint8).
+        exportQuantize: defaultQuantization(sourceStorageOf(opened.artifacts)),
         scores: scoresOf(id, get().criterion),
         ...resetPlanHistory(`open ${name}`),
         anchor: null,

@@ -1,5 +1,7 @@
 import { useTotals } from '../../state/selectors';
 import { useWorkbench } from '../../state/store';
+import { chosenKind, openedBytes, useExportSizes } from '../../state/export-actions';
+import { useMeasuredExportSizes } from './ExportPanel';
 import { formatBytes, formatCount, formatPercent } from '../format';
 
 function Row({
@@ -22,6 +24,32 @@ function Row({
       <td>{drop > 0 ? `−${formatPercent(drop)}` : '0%'}</td>
     </tr>
   );
+}
+
+/**
+ * "File size": the bytes of the files that were opened against the bytes of the download in the
+ * chosen format and weight storage (export-actions.ts builds each download to measure it, a moment
+ * after the plan rests; the last measured figure stays until then).
+ */
+function FileSizeRow() {
+  useMeasuredExportSizes();
+  useExportSizes((s) => s.kind);
+  const kind = chosenKind();
+  useWorkbench((s) => s.session?.id); // another model: its own opened bytes
+  // The last measured figure stays while a new plan is measured (a moment), so the row does not flicker.
+  const after = useExportSizes((s) => s.sizes[kind]);
+  const before = openedBytes();
+  if (before === undefined || after === undefined) {
+    return (
+      <tr data-testid="total-file-size">
+        <th scope="row">File size</th>
+        <td data-value={before}>{before === undefined ? '…' : formatBytes(before)}</td>
+        <td>…</td>
+        <td />
+      </tr>
+    );
+  }
+  return <Row label="File size" before={before} after={after} fmt={formatBytes} />;
 }
 
 /** Parameters, FLOPs and file size before and after the current plan, live on every tick. */
@@ -49,7 +77,7 @@ export function TotalsPanel() {
         <tbody>
           <Row label="Parameters" before={before.params} after={after.params} fmt={formatCount} />
           <Row label="FLOPs" before={before.flops} after={after.flops} fmt={formatCount} />
-          <Row label="File size" before={before.bytes} after={after.bytes} fmt={formatBytes} />
+          <FileSizeRow />
         </tbody>
       </table>
       <p className="hint">

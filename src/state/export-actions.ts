@@ -1,6 +1,8 @@
 import type { ModelArtifactsData } from '../core/ir/artifacts';
 import { applyPlan } from '../core/surgery/apply-plan';
-import { writeTfjsModel, type TfjsQuantization } from '../core/io/export-tfjs';
+import { create } from 'zustand';
+import { tfjsModelSize, writeTfjsModel, type TfjsQuantization } from '../core/io/export-tfjs';
+import { filesBytes, sourceStorageOf } from '../core/io/source-storage';
 import { writeKerasV3 } from '../core/io/keras-v3';
 import { writeKerasH5 } from '../core/io/keras-h5';
 import { zipFiles } from '../core/io/zip';
@@ -17,6 +19,114 @@ const set = useWorkbench.setState;
 const get = useWorkbench.getState;
 
 export type ExportKind = 'tfjs-zip' | 'tfjs-files' | 'keras' | 'h5';
+
+/** Every export kind, in the order the panel lists them. */
+export const EXPORT_KINDS: readonly ExportKind[] = ['tfjs-zip', 'tfjs-files', 'keras', 'h5'];
+
+/**
+ * What the export panel and the totals' "File size" show: the exact bytes of each download for the
+ * current plan and quantization (built, not estimated), the format chosen, and the bytes of the
+ * files that were opened. Plain data; kept beside the main store because only these two read it.
+ */
+export interface ExportSizesState {
+  /** `planKey|quantize|session` the sizes were measured for; null before any. */
+  key: string | null;
+  sizes: Partial<Record<ExportKind, number>>;
+  /** TF.js size per weight storage for the current plan (cheap: no bytes are encoded). */
+  tfjsBySize: Partial<Record<TfjsQuantization, number>>;
+  /** The format the totals compare; the input's own form until the user picks another. */
+  kind: ExportKind | null;
+  /** The session `kind` was picked in (another model starts from its own form again). */
+  kindFor: number | null;
+}
+
+export const useExportSizes = create<ExportSizesState>(() => ({
+  key: null,
+  sizes: {},
+  tfjsBySize: {},
+  kind: null,
+  kindFor: null,
+}));
+
+/** The download that keeps the user's form: a .keras for a .keras, an .h5 for an .h5, else one TF.js zip. */
+export function inputKind(files: readonly string[]): ExportKind {
+  if (files.some((f) => /\.keras$/i.test(f))) return 'keras';
+  if (files.some((f) => /\.(h5|hdf5)$/i.test(f))) return 'h5';
+  return 'tfjs-zip';
+}
+
+/** The format the totals compare with, and the export panel preselects. */
+export function chosenKind(): ExportKind {
+  const { session } = get();
+  const { kind, kindFor } = useExportSizes.getState();
+  return kind !== null && kindFor === (session?.id ?? null) ? kind : inputKind(session?.files ?? []);
+}
+
+/** Picks the format the totals' "File size" compares. */
+export function chooseExportKind(kind: ExportKind): void {
+  useExportSizes.setState({ kind, kindFor: get().session?.id ?? null });
+}
+
+/**
+ * Bytes of the files the open model was read from (the session's `bytes`, else the TF.js loader's
+ * record of model.json + shards): what "File size" and every export are compared with.
+ */
+export function openedBytes(): number | undefined {
+  const { session } = get();
+  if (!session) return undefined;
+  const own = (session as { bytes?: unknown }).bytes;
+  if (typeof own === 'number') return own;
+  return sourceStorageOf(getModel(session.id).opened.artifacts)?.bytes;
+}
+
+function sizesKey(quantize: TfjsQuantization): string {
+  const { session, planKey } = get();
+  return `${session?.id ?? ''}|${planKey}|${quantize}`;
+}
+
+/**
+ * Measures every download for the current plan by building it (the zip, the .keras and the .h5 as
+ * they would be written), so the sizes shown are the bytes the user gets. Returns false when the plan,
+ * quantization or model changed meanwhile (the result is dropped) or `signal` aborted.
+ */
+let measuring: { key: string; done: Promise<boolean> } | null = null;
+
+export async function measureExportSizes(quantize: TfjsQuantization, signal?: AbortSignal): Promise<boolean> {
+  const key = sizesKey(quantize);
+  if (useExportSizes.getState().key === key) return true;
+  // The export panel and the totals both ask; one measurement serves both.
+  if (measuring?.key === key) return measuring.done;
+  const done = measure(key, quantize, signal).finally(() => {
+    if (measuring?.key === key) measuring = null;
+  });
+  measuring = { key, done };
+  return done;
+}
+
+async function measure(key: string, quantize: TfjsQuantization, signal?: AbortSignal): Promise<boolean> {
+  const { artifacts } = currentPrunedArtifacts();
+  const source = openedSource();
+  const tfjsBySize: Partial<Record<TfjsQuantization, number>> = {};
+  for (const q of ['none', 'float16', 'uint8', 'uint16'] as const) {
+    tfjsBySize[q] = tfjsModelSize(artifacts, { quantize: q, ...(source ? { source } : {}) });
+  }
+  const sizes: Partial<Record<ExportKind, number>> = {};
+  for (const kind of EXPORT_KINDS) {
+    if (signal?.aborted || sizesKey(quantize) !== key) return false;
+    sizes[kind] =
+      kind === 'tfjs-files' ? tfjsBySize[quantize]! : filesBytes(await buildDownload(kind, quantize));
+    // Between formats, so a long .h5 build does not hold the page.
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  if (signal?.aborted || sizesKey(quantize) !== key) return false;
+  useExportSizes.setState({ key, sizes, tfjsBySize });
+  return true;
+}
+
+function openedSource() {
+  const { session } = get();
+  return session ? sourceStorageOf(getModel(session.id).opened.artifacts) : undefined;
+}
 
 /** One file to hand to the browser's download. */
 export interface DownloadFile {
@@ -42,8 +152,9 @@ export function currentPrunedArtifacts(): { artifacts: ModelArtifactsData; baseN
 }
 
 /**
- * Builds the download for one export kind: TF.js (one zip, or model.json + shards; weights optionally
- * quantized), a Keras 3 `.keras` archive, or a Keras 2 `.h5`. Provenance travels in each format's metadata.
+ * Builds the download for one export kind: TF.js (one zip, or model.json + shards; weights stored as
+ * `quantize` says, uint8/uint16 on the opened model's grid where the values allow), a Keras 3 `.keras`
+ * archive, or a Keras 2 `.h5`. Provenance travels in each format's metadata.
  */
 export async function buildDownload(
   kind: ExportKind,
@@ -56,7 +167,8 @@ export async function buildDownload(
   if (kind === 'h5') {
     return [{ name: `${baseName}.h5`, bytes: await writeKerasH5(artifacts), type: 'application/x-hdf5' }];
   }
-  const files = writeTfjsModel(artifacts, { quantize });
+  const source = openedSource();
+  const files = writeTfjsModel(artifacts, { quantize, ...(source ? { source } : {}) });
   if (kind === 'tfjs-files') {
     return files.map((f) => ({ name: f.path, bytes: f.bytes, type: 'application/octet-stream' }));
   }
@@ -72,6 +184,7 @@ export function runExport(
   kind: ExportKind,
   quantize: TfjsQuantization = 'none',
 ): Promise<DownloadFile[] | undefined> {
+  chooseExportKind(kind);
   return runJob('export', () => buildDownload(kind, quantize), {
     planKey: get().planKey,
     label: `Building the ${kind === 'tfjs-zip' ? '.zip' : kind === 'tfjs-files' ? 'TF.js files' : `.${kind}`}`,

@@ -1,4 +1,16 @@
-import { openPlanFile, runExport, planFileJson, type ExportKind } from '../../state/export-actions';
+import { useEffect } from 'react';
+import {
+  chooseExportKind,
+  chosenKind,
+  EXPORT_KINDS,
+  measureExportSizes,
+  openPlanFile,
+  openedBytes,
+  runExport,
+  planFileJson,
+  useExportSizes,
+  type ExportKind,
+} from '../../state/export-actions';
 import { useTotals } from '../../state/selectors';
 import { useWorkbench } from '../../state/store';
 import { formatBytes } from '../format';
@@ -16,14 +28,49 @@ function download(bytes: Uint8Array | string, fileName: string, type: string): v
 }
 
 type Quantize = 'none' | 'float16' | 'uint8' | 'uint16';
-/** Bytes per weight value for each TF.js storage choice (scale/min per weight are in model.json). */
-const BYTES: Record<Quantize, number> = { none: 4, float16: 2, uint16: 2, uint8: 1 };
+const QUANTIZE: readonly Quantize[] = ['none', 'float16', 'uint16', 'uint8'];
+const KIND_LABELS: Record<ExportKind, string> = {
+  'tfjs-zip': 'TF.js, one .zip',
+  'tfjs-files': 'TF.js, separate files',
+  keras: 'Keras 3 .keras',
+  h5: 'Keras 2 .h5',
+};
+/** How long the plan must rest before every download is built again to measure it. */
+const MEASURE_DELAY_MS = 300;
+/** The buttons' names (e2e specs find them by these). */
+const BUTTONS: Record<ExportKind, string> = {
+  'tfjs-zip': 'Download .zip',
+  'tfjs-files': 'Download model.json + weights as separate files',
+  keras: 'Download .keras',
+  h5: 'Download .h5',
+};
 const LABELS: Record<Quantize, string> = {
   none: 'float32 (exact)',
   float16: 'float16',
   uint16: 'uint16 (affine)',
   uint8: 'uint8 (affine)',
 };
+
+/**
+ * Measures every download a moment after the plan, the quantization or the model changes (the
+ * export panel and the totals' File size row both call it; one measurement serves both).
+ */
+export function useMeasuredExportSizes(): void {
+  const quantize = useWorkbench((s) => s.exportQuantize);
+  const planKey = useWorkbench((s) => s.planKey);
+  const sessionId = useWorkbench((s) => s.session?.id);
+  useEffect(() => {
+    if (sessionId === undefined) return;
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      measureExportSizes(quantize, controller.signal).catch(() => undefined);
+    }, MEASURE_DELAY_MS);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [sessionId, planKey, quantize]);
+}
 
 /** Downloads the pruned model (TF.js zip or files, optionally quantized; Keras .keras or .h5) and the plan. */
 export function ExportPanel() {
@@ -37,17 +84,41 @@ export function ExportPanel() {
     const files = await runExport(kind, kind.startsWith('tfjs') ? quantize : 'none');
     for (const f of files ?? []) download(f.bytes, f.name, f.type);
   };
-  const params = totals?.after.params ?? 0;
+  const planKey = useWorkbench((s) => s.planKey);
+  const sessionId = useWorkbench((s) => s.session?.id);
+  const sizes = useExportSizes((s) => s.sizes);
+  const tfjsBySize = useExportSizes((s) => s.tfjsBySize);
+  const measuredKey = useExportSizes((s) => s.key);
+  useExportSizes((s) => s.kind);
+  const kind = chosenKind();
+  useMeasuredExportSizes();
+  const fresh = measuredKey === `${sessionId ?? ''}|${planKey}|${quantize}`;
+  const opened = openedBytes();
+  const size = (n: number | undefined) => (n === undefined || !fresh ? '…' : formatBytes(n));
   return (
     <section className="panel export" aria-label="Download">
       <h2>Download</h2>
       {totals && (
         <p className="hint">
-          Weights {formatBytes(totals.before.bytes)} → {formatBytes(totals.after.bytes)} (float32). Layer
-          names and order are kept; the <code>prunelab</code> metadata records which original filters were
-          kept.
+          {opened !== undefined && <>Opened files {formatBytes(opened)}. </>}Layer names and order are kept;
+          the <code>prunelab</code> metadata records which original filters were kept and which version of
+          PruneLab wrote the file.
         </p>
       )}
+      <label>
+        Format{' '}
+        <select
+          aria-label="Download format"
+          value={kind}
+          onChange={(e) => chooseExportKind(e.target.value as ExportKind)}
+        >
+          {EXPORT_KINDS.map((k) => (
+            <option key={k} value={k}>
+              {KIND_LABELS[k]}: {size(sizes[k])}
+            </option>
+          ))}
+        </select>
+      </label>
       <label>
         TF.js weights{' '}
         <select
@@ -55,9 +126,9 @@ export function ExportPanel() {
           value={quantize}
           onChange={(e) => useWorkbench.setState({ exportQuantize: e.target.value as Quantize })}
         >
-          {(Object.keys(BYTES) as Quantize[]).map((q) => (
+          {QUANTIZE.map((q) => (
             <option key={q} value={q}>
-              {LABELS[q]}: ≈{formatBytes(params * BYTES[q])}
+              {LABELS[q]}: {size(tfjsBySize[q])}
             </option>
           ))}
         </select>
@@ -66,19 +137,22 @@ export function ExportPanel() {
         <p className="hint">The accuracy preview runs the pruned model with these quantized weights.</p>
       )}
       <div className="row">
-        <button type="button" disabled={busy !== null} onClick={run('tfjs-zip')}>
-          Download .zip
-        </button>
-        <button type="button" disabled={busy !== null} onClick={run('tfjs-files')}>
-          Download model.json + weights
-        </button>
-        <button type="button" disabled={busy !== null} onClick={run('keras')}>
-          Download .keras
-        </button>
-        <button type="button" disabled={busy !== null} onClick={run('h5')}>
-          Download .h5
+        <button type="button" disabled={busy !== null} onClick={run(kind)}>
+          Download {KIND_LABELS[kind]}
         </button>
       </div>
+      <ul className="export-sizes" aria-label="Download sizes">
+        {EXPORT_KINDS.map((k) => (
+          <li key={k}>
+            <button type="button" disabled={busy !== null} onClick={run(k)}>
+              {BUTTONS[k]}
+            </button>{' '}
+            <span data-testid={`export-size-${k}`} data-value={fresh ? sizes[k] : undefined}>
+              {size(sizes[k])}
+            </span>
+          </li>
+        ))}
+      </ul>
       {busy && <p role="status">{busy}…</p>}
       <div className="row">
         <button

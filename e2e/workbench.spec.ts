@@ -71,7 +71,20 @@ test('open the sample by drag and drop, prune half of conv1, preview, download t
   await page.getByRole('button', { name: 'Download .zip' }).click();
   const download = await downloadPromise;
   expect(download.suggestedFilename()).toMatch(/pruned\.zip$/);
-  const zipped = unzipSync(new Uint8Array(readFileSync(await download.path())));
+  const zipBytes = new Uint8Array(readFileSync(await download.path()));
+  // The size the panel and the totals show is the size of what was downloaded (issue 11), compared
+  // with the bytes of the files that were opened.
+  await expect(page.getByTestId('export-size-tfjs-zip')).toHaveAttribute(
+    'data-value',
+    String(zipBytes.byteLength),
+  );
+  const fileSize = page.getByTestId('total-file-size').locator('td');
+  await expect(fileSize.nth(1)).toHaveAttribute('data-value', String(zipBytes.byteLength));
+  const opened =
+    readFileSync('public/samples/mnist-cnn/model.json').byteLength +
+    readFileSync('public/samples/mnist-cnn/group1-shard1of1.bin').byteLength;
+  await expect(fileSize.nth(0)).toHaveAttribute('data-value', String(opened));
+  const zipped = unzipSync(zipBytes);
   const files = Object.entries(zipped).map(([path, bytes]) => ({ path, bytes }));
   const reopened = await openModelFiles(files);
   const kernel = reopened.weights.find((w) => w.name === 'conv1/kernel');

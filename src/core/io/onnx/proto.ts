@@ -73,7 +73,9 @@ export function decodeModel(file: InputFile): ModelProto {
 
 /** Encodes a ModelProto back to bytes. */
 export function encodeModel(model: ModelProto): Uint8Array {
-  return onnx.ModelProto.encode(model).finish();
+  const b = onnx.ModelProto.encode(model).finish();
+  // protobufjs hands out a Node Buffer in Node: give every caller the same plain Uint8Array.
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** An attribute's value by name (`i`, `f`, `ints`, `floats`, `s`, `t`), or `fallback`. */

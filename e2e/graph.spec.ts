@@ -167,5 +167,17 @@ test('an Inception-style model: concatenations laid out, drag pans, wheel zooms 
   await expect(graph.getByRole('button', { name: /^logits, Dense, 3$/ })).toBeInViewport();
 
   await page.getByRole('button', { name: 'Fit graph to view' }).click();
+  await expect.poll(() => scaleOf(graph)).toBeLessThan(0.55);
   await page.getByTestId('graph-view').screenshot({ path: `${SHOTS}/graph-inception-style.png` });
+
+  // Focus from elsewhere (pointing at a heatmap) opens the graph on that layer at 100%, kept zoomed out otherwise.
+  await page.getByRole('tab', { name: 'Filters' }).click();
+  await page.getByRole('img', { name: /^b_split filter importance/ }).hover();
+  await page.getByRole('tab', { name: 'Graph' }).click();
+  await expect.poll(() => scaleOf(graph)).toBe(1);
+  await expect(graph.getByRole('button', { name: /^b_split, Conv2D/ })).toHaveAttribute(
+    'aria-current',
+    'true',
+  );
+  await expect(graph.getByRole('button', { name: /^b_split, Conv2D/ })).toBeInViewport({ ratio: 1 });
 });

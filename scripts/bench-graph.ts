@@ -27,6 +27,8 @@ import { buildGraphModel, edgeChannels } from '../src/ui/components/graph/graph-
 import { layoutGraph } from '../src/ui/components/graph/layout';
 
 const PORT = 4181;
+/** The built page to serve: `dist/` (`npm run build`), or another build folder in BENCH_DIST. */
+const DIST = process.env.BENCH_DIST ?? join(import.meta.dirname, '..', 'dist');
 const SHOTS = join(import.meta.dirname, '..', 'e2e', 'screenshots');
 const rows: string[] = [];
 const row = (what: string, value: string, target = '') => rows.push(`| ${what} | ${value} | ${target} |`);
@@ -119,6 +121,19 @@ async function frameTimes(page: Page, frames: number): Promise<{ idle: number[];
   }, frames);
 }
 
+/** Waits until the page has drawn 30 frames in a row without a long task (the model's analysis and autosave done). */
+async function waitForQuiet(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    let last = await new Promise<number>((r) => requestAnimationFrame(r));
+    const until = performance.now() + 120_000;
+    for (let calm = 0; calm < 30 && performance.now() < until;) {
+      const t = await new Promise<number>((r) => requestAnimationFrame(r));
+      calm = t - last < 25 ? calm + 1 : 0;
+      last = t;
+    }
+  });
+}
+
 function frameRow(what: string, t: { idle: number[]; pan: number[] }): void {
   const i = stats(t.idle);
   const p = stats(t.pan);
@@ -134,7 +149,7 @@ function startServer(): ChildProcess {
   // Its own process group, so the kill at exit takes every child with it.
   return spawn(
     process.execPath,
-    [vite, 'preview', '--port', String(PORT), '--strictPort', '--host', '127.0.0.1'],
+    [vite, 'preview', '--port', String(PORT), '--strictPort', '--host', '127.0.0.1', '--outDir', DIST],
     {
       stdio: 'ignore',
       detached: true,
@@ -152,7 +167,7 @@ function stopServer(server: ChildProcess): void {
 }
 
 async function benchPage(): Promise<void> {
-  if (!existsSync(join(import.meta.dirname, '..', 'dist', 'index.html'))) {
+  if (!existsSync(join(DIST, 'index.html'))) {
     row('page rows', 'skipped: run `npm run build` first');
     return;
   }
@@ -193,6 +208,7 @@ async function benchPage(): Promise<void> {
     }
     await page.getByLabel('Choose model files').setInputFiles(files.map((f) => join(dir, f.path)));
     await page.getByRole('article', { name: 'Layer conv2d', exact: true }).waitFor({ timeout: 300_000 });
+    await waitForQuiet(page);
     const t0 = Date.now();
     await page.getByRole('tab', { name: 'Graph' }).click();
     const region = page.getByRole('region', { name: /^Model graph: 313 layers/ });
@@ -218,14 +234,16 @@ async function benchPage(): Promise<void> {
     await page.getByRole('tab', { name: 'Filters' }).click();
     await page.getByLabel('Percent of filters to select in all layers').fill('30');
     await page.getByRole('button', { name: 'Select lowest 30% in all layers' }).click();
+    // Pointing at a layer's heatmap focuses it; the graph then opens on it at 100% (mixed0's 1x1 branch).
+    await page.getByRole('img', { name: /^conv2d_5 filter importance/ }).hover();
     await page.getByRole('tab', { name: 'Graph' }).click();
     await region.getByTestId('edge-label').first().waitFor({ timeout: 60_000 });
     const labels = await region.getByTestId('edge-label').count();
-    await page.getByRole('button', { name: 'Zoom in' }).click();
-    await page.getByRole('button', { name: 'Zoom in' }).click();
-    frameRow(`InceptionV3 with lowest 30% ticked (${labels} edge labels)`, await frameTimes(page, 240));
-    // The first inception block, near the top, zoomed to read.
-    await region.getByRole('button', { name: /^mixed0, Concatenate/ }).click();
+    frameRow(
+      `InceptionV3 at ${await region.getAttribute('data-scale')} with lowest 30% ticked (${labels} edge labels)`,
+      await frameTimes(page, 240),
+    );
+    await region.getByRole('button', { name: /^mixed0, Concatenate/ }).hover();
     await page.getByTestId('graph-view').screenshot({ path: join(SHOTS, 'graph-inceptionv3-pruned.png') });
   } finally {
     await browser.close();

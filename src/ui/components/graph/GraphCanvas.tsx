@@ -13,7 +13,7 @@ import {
 import { formatChannels, type EdgeChannels, type GraphModel, type GraphNode } from './graph-model';
 import { edgePath, LABEL_H, LABEL_W, NODE_H, NODE_W, type GraphLayout } from './layout';
 import { Minimap } from './Minimap';
-import { centreOn, fitView, initialView, isInView, overflows, zoomAt, type Size, type View } from './view';
+import { centreOn, fitView, initialView, overflows, revealView, zoomAt, type Size, type View } from './view';
 
 export interface GraphCanvasProps {
   model: GraphModel;
@@ -109,20 +109,23 @@ export function GraphCanvas({
   const nodeIndex = useMemo(() => new Map(model.nodes.map((n, i) => [n.name, i])), [model]);
 
   const reveal = useCallback(
-    (name: string, always = false) => {
+    (name: string, readable: boolean) => {
       const i = nodeIndex.get(name);
       const p = i === undefined ? undefined : layout.nodes[i];
       if (!p || size.current.w === 0) return;
-      if (always || !isInView(view.current, { x: p.x, y: p.y, w: NODE_W, h: NODE_H }, size.current)) {
-        setView(centreOn(view.current, p.x, p.y, size.current));
-      }
+      const next = revealView(view.current, { x: p.x, y: p.y, w: NODE_W, h: NODE_H }, size.current, readable);
+      if (next !== view.current) setView(next);
     },
     [layout, nodeIndex, setView],
   );
 
-  // The focused layer (from anywhere: navigator, heatmaps, this graph) is brought into view.
+  // The focused layer is brought into view: zoomed to 100% when it comes from elsewhere (navigator,
+  // inspector) and the graph is too small to read; only panned, if needed, after a click here.
+  const clickedHere = useRef(false);
   useEffect(() => {
-    if (focusLayer) reveal(focusLayer);
+    const fromClick = clickedHere.current;
+    clickedHere.current = false;
+    if (focusLayer) reveal(focusLayer, !fromClick);
   }, [focusLayer, reveal]);
 
   // Wheel zoom needs a non-passive listener to keep the page from scrolling.
@@ -199,6 +202,8 @@ export function GraphCanvas({
   const select = useCallback(
     (name: string) => {
       if (dragged.current) return;
+      clickedHere.current = true;
+      setTimeout(() => (clickedHere.current = false), 0);
       setSelected(name);
       onSelect(name);
     },
@@ -220,16 +225,23 @@ export function GraphCanvas({
         : { left, bottom: b.bottom - a.top + 6 };
     setHover({ index, style });
   }, []);
-  // A Tab onto a node outside the view scrolls the (overflow: hidden) viewport: undo that and pan instead.
-  const onFocusIn = (e: React.FocusEvent<HTMLDivElement>) => {
+  // Focusing a node off-screen (Tab, find in page, scrollIntoView) scrolls the overflow: hidden
+  // viewport; turn that scroll into the same pan, so the transform stays the one source of position.
+  const absorbScroll = useCallback(() => {
     const vp = viewportRef.current;
-    if (!vp) return;
-    if (vp.scrollTop !== 0 || vp.scrollLeft !== 0) {
-      vp.scrollTop = 0;
-      vp.scrollLeft = 0;
-    }
+    if (!vp || (vp.scrollTop === 0 && vp.scrollLeft === 0)) return;
+    const v = view.current;
+    const next = { k: v.k, x: v.x - vp.scrollLeft, y: v.y - vp.scrollTop };
+    vp.scrollTop = 0;
+    vp.scrollLeft = 0;
+    setView(next);
+  }, [setView]);
+  const onFocusIn = (e: React.FocusEvent<HTMLDivElement>) => {
+    absorbScroll();
     const name = (e.target as HTMLElement).dataset.layer;
-    if (name) reveal(name);
+    // Keyboard focus (Tab) shows the node readable; a mouse press leaves the view to the click.
+    const target = e.target as HTMLElement;
+    if (name && target.matches(':focus-visible')) reveal(name, true);
   };
 
   const hovered = hover ? model.nodes[hover.index] : undefined;
@@ -248,6 +260,7 @@ export function GraphCanvas({
         onPointerUp={endDrag}
         onPointerCancel={endDrag}
         onFocus={onFocusIn}
+        onScroll={absorbScroll}
         data-layout-ms={layout.ms.toFixed(1)}
       >
         <div
@@ -357,6 +370,17 @@ const Edges = memo(function Edges({
         >
           <path d="M0,0.5 L7.5,4 L0,7.5 z" className="mg-arrowhead" />
         </marker>
+        <marker
+          id="mg-arrow-pruned"
+          viewBox="0 0 8 8"
+          refX="7"
+          refY="4"
+          markerWidth="7"
+          markerHeight="7"
+          orient="auto-start-reverse"
+        >
+          <path d="M0,0.5 L7.5,4 L0,7.5 z" className="mg-arrowhead mg-arrowhead-pruned" />
+        </marker>
       </defs>
       <g aria-hidden="true">
         {model.edges.map((e, i) => {
@@ -369,7 +393,7 @@ const Edges = memo(function Edges({
               key={`${e.from}\u0000${e.to}`}
               d={edgePath(l.points)}
               className={`mg-edge${pruned ? ' mg-edge-pruned' : ''}${hot ? ' mg-edge-hot' : ''}`}
-              markerEnd="url(#mg-arrow)"
+              markerEnd={pruned ? 'url(#mg-arrow-pruned)' : 'url(#mg-arrow)'}
             />
           );
         })}

@@ -8,7 +8,7 @@
  */
 import dagre, { type EdgeLabel, type GraphLabel, type NodeLabel } from '@dagrejs/dagre';
 
-export const NODE_W = 208;
+export const NODE_W = 224;
 export const NODE_H = 46;
 export const LABEL_W = 76;
 export const LABEL_H = 16;

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { centreOn, fitView, initialView, isInView, MAX_ZOOM, overflows, READABLE_ZOOM, zoomAt } from './view';
+import {
+  centreOn,
+  fitView,
+  initialView,
+  isInView,
+  MAX_ZOOM,
+  overflows,
+  READABLE_ZOOM,
+  revealView,
+  zoomAt,
+} from './view';
 
 describe('view maths', () => {
   it('zooms around the pointer: the content point under it stays put', () => {
@@ -39,5 +49,19 @@ describe('view maths', () => {
     expect(isInView(v, { x: 1300, y: 2000, w: 176, h: 46 }, size)).toBe(false);
     expect(overflows({ x: 0, y: 0, k: 1 }, { w: 700, h: 500 }, size)).toBe(false);
     expect(overflows({ x: 0, y: 0, k: 1.2 }, { w: 700, h: 500 }, size)).toBe(true);
+  });
+});
+
+describe('revealView', () => {
+  const size = { w: 800, h: 600 };
+  const box = { x: 1000, y: 5000, w: 224, h: 46 };
+  it('leaves a readable node in view alone, pans to one off-screen, zooms a tiny one to 100%', () => {
+    const inView = centreOn({ x: 0, y: 0, k: 0.8 }, 1000, 5000, size);
+    expect(revealView(inView, box, size, true)).toBe(inView);
+    const off = revealView({ x: 0, y: 0, k: 0.8 }, box, size, false);
+    expect(off).toEqual({ k: 0.8, x: 400 - 800, y: 300 - 4000 });
+    const tiny = { x: 380, y: 100, k: 0.04 };
+    expect(revealView(tiny, box, size, false)).toBe(tiny); // after a click: no zoom
+    expect(revealView(tiny, box, size, true)).toEqual({ k: 1, x: -600, y: -4700 });
   });
 });

@@ -70,3 +70,18 @@ export function isInView(
 export function overflows(v: View, content: Size, view: Size): boolean {
   return content.w * v.k > view.w + 1 || content.h * v.k > view.h + 1;
 }
+
+/**
+ * The view that shows a node (content box, centre and size): unchanged when it is in view and
+ * readable; centred when it is off-screen; centred at 100% when `readable` is asked for and the scale
+ * is below READABLE_ZOOM (a jump from the navigator to a node of a fitted InceptionV3).
+ */
+export function revealView(
+  v: View,
+  box: { x: number; y: number; w: number; h: number },
+  view: Size,
+  readable: boolean,
+): View {
+  if (readable && v.k < READABLE_ZOOM) return centreOn({ ...v, k: 1 }, box.x, box.y, view);
+  return isInView(v, box, view) ? v : centreOn(v, box.x, box.y, view);
+}

@@ -104,7 +104,7 @@ describe('prunelab prune --format / --quantize / fingerprinted plans', () => {
         )
       ).code,
     ).toBe(2);
-    expect((await run('prune', modelJson, '--format', 'onnx', '--out', join(dir, 'x'))).code).toBe(2);
+    expect((await run('prune', modelJson, '--format', 'savedmodel', '--out', join(dir, 'x'))).code).toBe(2);
   });
 
   it('refuses a saved plan made for another model, naming both fingerprints', async () => {

@@ -3,6 +3,7 @@
  * layer or a shard gets `(in '<path>')` when it does not already name that path's file.
  */
 import { basename } from 'node:path';
+import type { InputFile } from '../core/ir/artifacts';
 import { isModelLoadError, ModelLoadError } from '../core/io/errors';
 import { loadModel, type OpenedModel } from '../core/load';
 import { readModelInput } from '../node/fs-files';
@@ -29,8 +30,9 @@ export async function namingInput<T>(path: string, fn: () => Promise<T>): Promis
 export async function openModelAt(path: string, command: string): Promise<OpenedInput> {
   let bytes = 0;
   let zipped = false;
+  let files: InputFile[] = [];
   const m = await namingInput(path, async () => {
-    const files = await readModelInput(path);
+    files = await readModelInput(path);
     bytes = filesBytes(files);
     zipped = files.some((f) => isZip(f.bytes));
     return loadModel(files);
@@ -38,8 +40,11 @@ export async function openModelAt(path: string, command: string): Promise<Opened
   for (const w of m.warnings) process.stderr.write(`prunelab ${command}: warning: ${w}\n`);
   // A TF.js folder counts its model.json and shards only (it may hold other files); a zip, itself.
   const tfjsBytes = zipped ? undefined : sourceStorageOf(m.artifacts)?.bytes;
-  return { ...m, inputBytes: tfjsBytes ?? bytes };
+  return { ...m, inputBytes: tfjsBytes ?? bytes, files };
 }
 
-/** An opened model and the bytes of the files it was read from: what exports are compared with. */
-export type OpenedInput = OpenedModel & { inputBytes: number };
+/**
+ * An opened model and the bytes of the files it was read from: what exports are compared with;
+ * `files` themselves for `--format onnx`, which writes into the user's own ONNX file.
+ */
+export type OpenedInput = OpenedModel & { inputBytes: number; files: InputFile[] };

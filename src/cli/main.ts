@@ -49,12 +49,14 @@ Usage:
       producers, size, scores: [...]}]}, filter i's score at index i.
 
   prunelab prune <model> --out <dir|file> [--criterion <c>] [--ratio 0.5] [--plan plan.json]
-                 [--format tfjs|keras|h5] [--quantize none|float16|uint8|uint16] [--force] [--json]
+                 [--format tfjs|keras|h5|onnx] [--quantize none|float16|uint8|uint16] [--force] [--json]
       Removes the lowest --ratio of the filters of every prunable layer by --criterion (rounded
       down, never all of a layer), or exactly the channels a plan file lists, and writes the pruned
       model (model.json + weight files) to --out, with the provenance record in
       userDefinedMetadata.prunelab. --format keras writes one Keras 3 .keras file and
-      --format h5 one Keras 2 .h5 file at --out (provenance in their metadata); --quantize
+      --format h5 one Keras 2 .h5 file at --out (provenance in their metadata); --format onnx
+      (a model opened from a .onnx) writes the user's own ONNX file with its initializers sliced
+      at --out and <name>.prunelab.json beside it (kept indices per initializer); --quantize
       stores TF.js weights as float16/uint8/uint16; by default each weight keeps the storage it
       was opened with (a uint8-quantized model.json comes back uint8, float32 stays float32).
       The summary compares the bytes written with the bytes of the files opened.
@@ -66,7 +68,8 @@ Usage:
       is refused unless --force, which replaces it whole.
 ${PRUNE_PLAN_HELP}
 
-  <model> is a model.json (with its weight files), a folder, a zip, a Keras .h5 or a .keras file.
+  <model> is a model.json (with its weight files), a folder, a zip, a Keras .h5 or a .keras file,
+  or an ONNX .onnx file (PyTorch's torch.onnx.export; its external .data files are read beside it).
 
   prunelab evaluate <model> --samples <set.plss|image folder|zip> [--batch-size 64] [--json]
       Top-1 accuracy on a sample set in PruneLab's .plss format, or on an image folder or zip (one
@@ -210,7 +213,7 @@ async function prune(args: string[]): Promise<void> {
   const before = cost.evaluate({ version: 1, remove: {} });
   const after = cost.evaluate(plan);
   const { artifacts } = applyPlan(m.artifacts, plan, m.ir, m.graph);
-  const files = await writeModelOutput(values.out, artifacts, format, quantize, m.artifacts, force);
+  const files = await writeModelOutput(values.out, artifacts, format, quantize, m.artifacts, force, m.files);
   const written = files.reduce((n, f) => n + f.bytes.byteLength, 0);
   const summary = {
     out: values.out,

@@ -3,10 +3,11 @@
  * output written atomically through write-output.ts, and the bytes compared with the files opened.
  */
 import { basename } from 'node:path';
-import type { ModelArtifactsData } from '../core/ir/artifacts';
+import type { InputFile, ModelArtifactsData } from '../core/ir/artifacts';
 import { writeTfjsModel, type TfjsQuantization } from '../core/io/export-tfjs';
 import { writeKerasH5 } from '../core/io/keras-h5';
 import { writeKerasV3 } from '../core/io/keras-v3';
+import { writeOnnx } from '../core/io/onnx/export';
 import { sourceStorageOf } from '../core/io/source-storage';
 import { writeOutputFile, writeOutputFolder } from '../node/write-output';
 import { UsageError } from './analysis-commands';
@@ -23,11 +24,11 @@ export function parseQuantize(v: string | undefined, format: string): TfjsQuanti
   return v as TfjsQuantization;
 }
 
-/** `--format`: tfjs (default), keras or h5. */
-export function parseFormat(v: string | undefined): 'tfjs' | 'keras' | 'h5' {
+/** `--format`: tfjs (default), keras, h5, or onnx (a model opened from an ONNX file, written back into it). */
+export function parseFormat(v: string | undefined): 'tfjs' | 'keras' | 'h5' | 'onnx' {
   const format = v ?? 'tfjs';
-  if (format !== 'tfjs' && format !== 'keras' && format !== 'h5') {
-    throw new UsageError(`--format must be tfjs, keras or h5, got '${format}'.`);
+  if (format !== 'tfjs' && format !== 'keras' && format !== 'h5' && format !== 'onnx') {
+    throw new UsageError(`--format must be tfjs, keras, h5 or onnx, got '${format}'.`);
   }
   return format;
 }
@@ -39,10 +40,11 @@ export function parseFormat(v: string | undefined): 'tfjs' | 'keras' | 'h5' {
 export async function writeModelOutput(
   out: string,
   artifacts: ModelArtifactsData,
-  format: 'tfjs' | 'keras' | 'h5',
+  format: 'tfjs' | 'keras' | 'h5' | 'onnx',
   quantize: TfjsQuantization | undefined,
   opened: ModelArtifactsData,
   force: boolean,
+  source: readonly InputFile[] = [],
 ): Promise<{ path: string; bytes: Uint8Array }[]> {
   if (format === 'tfjs') {
     const source = sourceStorageOf(opened);
@@ -52,6 +54,17 @@ export async function writeModelOutput(
     });
     await writeOutputFolder(out, files, { force });
     return files;
+  }
+  if (format === 'onnx') {
+    // The user's own .onnx (from `source`, the files opened) at --out, the kept indices beside it.
+    const [model, sidecar] = writeOnnx(source, artifacts);
+    const sidecarPath = `${out.replace(/\.onnx$/i, '')}.prunelab.json`;
+    await writeOutputFile(out, model!.bytes, { force });
+    await writeOutputFile(sidecarPath, sidecar!.bytes, { force });
+    return [
+      { path: basename(out), bytes: model!.bytes },
+      { path: basename(sidecarPath), bytes: sidecar!.bytes },
+    ];
   }
   // A single file, named by --out (Keras 3 .keras archive or Keras 2 full-model .h5).
   const bytes = format === 'keras' ? await writeKerasV3(artifacts) : await writeKerasH5(artifacts);

@@ -23,13 +23,14 @@ import { namingInput, openModelAt } from './inputs';
 export const FINETUNE_HELP = `  prunelab finetune <pruned model> --samples <dir|zip|set.plss> --out <dir|file> [--teacher <original model>]
                     [--epochs 1] [--batch-size 32] [--lr 0.001] [--optimizer adam|sgd|momentum]
                     [--val-split 0.2] [--temperature 4] [--alpha 0.5]
-                    [--format tfjs|keras|h5] [--quantize none|float16|uint8|uint16] [--force] [--json]
+                    [--format tfjs|keras|h5|onnx] [--quantize none|float16|uint8|uint16] [--force] [--json]
       Fine-tunes a pruned model on the samples (a held-out --val-split scores each epoch; the best
       weights are kept), distilled from --teacher when given (no labels needed then), and writes it
       to --out with its provenance record and a finetune entry, as prune does: --format tfjs (a
       folder, the default; weights stored as the opened model stored them unless --quantize),
-      keras (one .keras file) or h5 (one .h5 file). --json prints the validation accuracy (and KL
-      from the teacher) before and after. An existing output is refused unless --force, which
+      keras (one .keras file), h5 (one .h5 file) or onnx (a model opened from a .onnx: its own
+      file with the fine-tuned weights, and <name>.prunelab.json beside it). --json prints the
+      validation accuracy (and KL from the teacher) before and after. An existing output is refused unless --force, which
       replaces it whole once training is done.`;
 
 /** Samples read from the command line, as the model reads them, with any skipped images. */
@@ -150,7 +151,15 @@ export async function finetune(args: string[]): Promise<void> {
       valSamples: split.val.count,
     });
     const artifacts = await artifactsAfterFineTune(opened.artifacts, model, record);
-    const files = await writeModelOutput(values.out, artifacts, format, quantize, opened.artifacts, force);
+    const files = await writeModelOutput(
+      values.out,
+      artifacts,
+      format,
+      quantize,
+      opened.artifacts,
+      force,
+      opened.files,
+    );
     const summary = {
       samples: samples.source.count,
       kind: samples.kind,

@@ -4,6 +4,8 @@
  * no absolute path, no symlink whose target leaves the folder (checked on the real path). A folder
  * walk does not follow symlinks out of the folder and stops at named limits on files and bytes.
  */
+import { onnxExternalLocations } from '../core/io/onnx/format';
+import { looksLikeOnnx } from '../core/io/onnx/proto';
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { ModelLoadError } from '../core/io/errors';
@@ -105,6 +107,8 @@ async function listFiles(dir: string, limits: InputLimits): Promise<{ path: stri
 
 /** Weight file names a model.json lists, or [] if it is not such a JSON (the loader reports why). */
 function manifestPaths(bytes: Uint8Array): unknown[] {
+  // An ONNX model's external-data files (`model.onnx.data`) are its shards.
+  if (looksLikeOnnx(bytes)) return onnxExternalLocations(bytes);
   // Only a JSON object is worth decoding (a zip or .h5 named on the command line is not).
   let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   while (

@@ -7,7 +7,7 @@ import type { InputFile } from '../../ir/artifacts';
 import { buildModelIR } from '../../ir/build-ir';
 import type { ModelFormat, OpenedArtifacts } from '../format';
 import { onnxToArtifacts } from './import';
-import { decodeModel, looksLikeOnnx } from './proto';
+import { decodeModel, looksLikeOnnx, onnx } from './proto';
 
 /** The ONNX model among dropped files (the first that sniffs as a ModelProto), if any. */
 export function findOnnxModel(files: readonly InputFile[]): InputFile | undefined {
@@ -27,3 +27,21 @@ export const onnxFormat: ModelFormat<OpenedArtifacts> = {
   match: (files) => findOnnxModel(files) !== undefined,
   open: readOnnx,
 };
+
+/**
+ * The external-data files an ONNX model names (`location` of its initializers), relative to the
+ * model's folder, for readers that fetch the files beside a model (the CLI); `[]` if it cannot be decoded.
+ */
+export function onnxExternalLocations(bytes: Uint8Array): string[] {
+  try {
+    const model = onnx.ModelProto.decode(bytes);
+    const out = new Set<string>();
+    for (const t of model.graph?.initializer ?? []) {
+      const loc = t.externalData?.find((e) => e.key === 'location')?.value;
+      if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL && loc) out.add(loc);
+    }
+    return [...out];
+  } catch {
+    return [];
+  }
+}

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs';
 import { inceptionStyle } from '../src/core/testing/zoo';
@@ -43,6 +44,11 @@ test('the sample as a graph: every layer, zoom by button and keys, a click focus
   await expect(graph.getByRole('button')).toHaveCount(SAMPLE_NODES.length);
   for (const name of SAMPLE_NODES)
     await expect(graph.getByRole('button', { name, exact: true })).toBeVisible();
+  // No serious or critical accessibility violations in the graph (with a plan, labels and a frozen node on screen).
+  const audit = await new AxeBuilder({ page }).include('[data-testid="graph-view"]').analyze();
+  const serious = audit.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(serious.map((v) => `${v.id} (${v.nodes.length}): ${v.help}`)).toEqual([]);
+  expect(audit.passes.length).toBeGreaterThan(5);
   // The output layer's group is frozen, with the reason.
   await expect(graph.getByRole('button', { name: 'dense_out, Dense, 10' })).toHaveAccessibleDescription(
     /^Frozen: .*model's output/,

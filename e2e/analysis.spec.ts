@@ -22,14 +22,20 @@ test('the page answers clicks while a sensitivity run goes on; Cancel stops it; 
   await expect(progress).toBeVisible();
   await expect(page.getByTestId('job-sensitivity-analysis')).toContainText(/\d+ of \d+ evaluations/);
 
-  // While it runs: tick a filter, and see the status lines follow.
+  // While it runs: go to the filters, tick one, and see the status lines follow.
+  await page.getByRole('tab', { name: 'Filters' }).click();
   const heat = page.getByRole('img', { name: /conv1 filter importance: 16 filters/ });
   const box = (await heat.boundingBox())!;
   const cols = Number(await heat.getAttribute('data-cols'));
   await heat.click({ position: { x: (2 + 0.5) * (box.width / cols), y: box.height / 2 } });
   await expect(page.getByTestId('status-conv1')).toHaveText('1 of 16 selected in conv1');
   await expect(page.getByTestId('selection-status')).toContainText('1 of 112 filters selected');
-  // ... and the run had not finished when the page answered.
+  // ... and the run had not finished when the page answered: its tab says how far it is.
+  const pct = Number(
+    /\((\d+)%\)/.exec((await page.getByRole('tab', { name: /^Sensitivity/ }).textContent()) ?? '')?.[1],
+  );
+  expect(pct).toBeLessThan(100);
+  await page.getByRole('tab', { name: /^Sensitivity/ }).click();
   await expect(progress).toBeVisible();
   const [done, total] = ((await page.getByTestId('job-sensitivity-analysis').textContent()) ?? '')
     .match(/(\d+) of (\d+)/)!

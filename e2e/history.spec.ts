@@ -116,21 +116,27 @@ test('fine-tuned weights belong to their plan: untick and re-tick, the download 
   await page.getByRole('button', { name: 'Select lowest 50% of conv2' }).click();
   await expect(page.getByTestId('status-conv2')).toHaveText('16 of 32 selected in conv2');
   const plain = await downloadWeights(page);
+  await expect(page.getByTestId('download-holds')).toContainText('not fine-tuned');
 
+  await page.getByRole('tab', { name: 'Recover' }).click();
   await page.getByLabel('Epochs').fill('20');
   await page.getByLabel('Batch size').fill('64');
   await page.getByRole('button', { name: 'Fine-tune' }).click();
   await expect(page.getByTestId('plan-lock')).toContainText('locked while fine-tuning');
   // A click on a heatmap is refused while it runs: the selection stays.
+  await page.getByRole('tab', { name: 'Filters' }).click();
   await clickFilter(page, 'conv1', 0);
   await expect(page.getByTestId('status-conv1')).toHaveText('0 of 16 selected in conv1');
   await expect(page.getByRole('button', { name: 'Undo' })).toBeDisabled();
   // After the first epoch, Stop keeps the best weights so far and unlocks the plan.
+  await page.getByRole('tab', { name: /^Recover/ }).click();
   await expect(page.getByTestId('curve-table').locator('tbody tr')).not.toHaveCount(0, { timeout: 110_000 });
   await page.getByRole('button', { name: 'Stop (keep best)' }).click();
   await expect(page.getByTestId('finetune-result')).toContainText('stopped early');
   await expect(page.getByTestId('plan-lock')).toHaveCount(0);
+  await expect(page.getByTestId('download-holds')).toContainText('recovered model (fine-tuned');
   const tuned = await downloadWeights(page);
+  await page.getByRole('tab', { name: 'Filters' }).click();
   const kernel = 'conv2/kernel';
   expect(tuned.get(kernel)?.length).toBe(plain.get(kernel)?.length);
   expect(tuned.get(kernel)).not.toEqual(plain.get(kernel));
@@ -144,10 +150,10 @@ test('fine-tuned weights belong to their plan: untick and re-tick, the download 
     .map(Number)[0]!;
   await clickFilter(page, 'conv2', lowest);
   await expect(page.getByTestId('status-conv2')).toHaveText('15 of 32 selected in conv2');
-  await expect(page.getByTestId('recovered-stale')).toBeVisible();
+  await expect(page.getByTestId('download-holds')).toContainText('not fine-tuned');
   await clickFilter(page, 'conv2', lowest);
   await expect(page.getByTestId('selection-status')).toHaveText(before!);
-  await expect(page.getByTestId('recovered-note')).toContainText(/fine-tuned \d+ epoch/);
+  await expect(page.getByTestId('download-holds')).toContainText(/recovered model \(fine-tuned \d+ epoch/);
   const again = await downloadWeights(page);
   for (const [name, values] of tuned) expect(again.get(name), name).toEqual(values);
 });
@@ -159,6 +165,7 @@ test('Cancel during BatchNorm re-estimation stops it and keeps the weights as th
   await page.getByRole('button', { name: 'Open the sample' }).click();
   await expect(page.getByRole('img', { name: /conv2 filter importance/ })).toBeVisible();
   await page.getByRole('button', { name: 'Select lowest 50% of conv1' }).click();
+  await page.getByRole('tab', { name: 'Recover' }).click();
   await page.getByRole('button', { name: 'Re-estimate BatchNorm' }).click();
   await page.getByRole('button', { name: 'Cancel batchnorm re-estimation' }).click();
   await expect(

@@ -57,6 +57,9 @@ async function expectSampleAsLeft(page: Page): Promise<void> {
 async function expectClickAnswered(page: Page, tab: 'Coupled groups' | 'Layers'): Promise<void> {
   await page.getByRole('tab', { name: tab }).click();
   await expect(page.getByRole('tab', { name: tab })).toHaveAttribute('aria-selected', 'true');
+  // Back to the heatmaps, which the callers click next.
+  await page.getByRole('tab', { name: 'Filters' }).click();
+  await expect(page.getByRole('tab', { name: 'Filters' })).toHaveAttribute('aria-selected', 'true');
 }
 
 function loadError(page: Page) {

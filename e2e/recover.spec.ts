@@ -37,6 +37,7 @@ test('own image folder: per-class accuracy and confusion, prune, fine-tune one e
     await page.getByRole('button', { name: 'Open the sample' }).click();
     await expect(page.getByRole('img', { name: /conv2 filter importance/ })).toBeVisible();
 
+    await page.getByRole('tab', { name: 'Samples' }).click();
     await page.getByLabel('Choose an image folder').setInputFiles(folder);
     await expect(page.getByTestId('image-set-summary')).toContainText('labels from folders, 10 classes');
     await expect(page.getByText(/Sample set: digits, 100 images 28×28×1/)).toBeVisible();
@@ -52,8 +53,10 @@ test('own image folder: per-class accuracy and confusion, prune, fine-tune one e
     await expect(page.getByLabel('Preprocessed samples')).toContainText(new RegExp(words.join('|')));
     await expect(page.getByTestId('bad-count')).toHaveText('1 skipped samples');
 
+    await page.getByRole('tab', { name: 'Filters' }).click();
     await page.getByRole('button', { name: 'Select lowest 50% of conv2' }).click();
     await expect(page.getByTestId('status-conv2')).toHaveText('16 of 32 selected in conv2');
+    await page.getByRole('tab', { name: 'Accuracy views' }).click();
 
     await page.getByRole('button', { name: 'Compare original and pruned' }).click();
     await expect(page.getByTestId('per-class').locator('tbody tr')).toHaveCount(10);
@@ -68,6 +71,7 @@ test('own image folder: per-class accuracy and confusion, prune, fine-tune one e
     await expect(page.getByTestId('cmp-top1-original')).toContainText('%');
     await expect(page.getByTestId('cmp-flops-ratio')).toContainText('%');
 
+    await page.getByRole('tab', { name: 'Recover' }).click();
     await page.getByRole('button', { name: 'Re-estimate BatchNorm' }).click();
     await expect(page.getByText(/BatchNorm re-estimated in [1-9]\d* layers/)).toBeVisible();
 
@@ -93,8 +97,11 @@ test('own image folder: per-class accuracy and confusion, prune, fine-tune one e
     expect(json.userDefinedMetadata.prunelab.finetune).toHaveLength(1);
     expect(json.userDefinedMetadata.prunelab.finetune[0]!.epochs).toBe(1);
 
-    // A changed plan invalidates the recovered weights, and the page says so.
+    // A changed plan has no recovered weights (they stay with their plan), and the page says so.
+    await page.getByRole('tab', { name: 'Filters' }).click();
     await page.getByRole('button', { name: 'Clear conv2' }).click();
+    await expect(page.getByTestId('download-holds')).toContainText('model as it came in');
+    await page.getByRole('tab', { name: 'Recover' }).click();
     await expect(page.getByTestId('recovered-stale')).toBeVisible();
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -24,8 +24,10 @@ test('open the sample by drag and drop, prune half of conv1, preview, download t
   await expect(page.getByText('Your model never leaves this tab')).toBeVisible();
 
   await dropFiles(page, sampleFilesForDrop());
-  await expect(page.getByRole('table').filter({ hasText: 'Output shape' })).toBeVisible();
   await expect(page.getByRole('img', { name: /conv1 filter importance: 16 filters/ })).toBeVisible();
+  await page.getByRole('tab', { name: 'Layers' }).click();
+  await expect(page.getByRole('table').filter({ hasText: 'Output shape' })).toBeVisible();
+  await page.getByRole('tab', { name: 'Filters' }).click();
   // The output layer is a fixed class count: not offered for pruning.
   await expect(page.getByTestId('reason-dense_out')).toContainText('output');
 
@@ -59,11 +61,14 @@ test('open the sample by drag and drop, prune half of conv1, preview, download t
   expect(agreement).toBeGreaterThan(0);
 
   // The evaluated plan is kept with its figures and can be reopened.
+  await page.getByRole('tab', { name: 'Plans compared' }).click();
   const planRow = page.getByTestId('plan-record');
   await expect(planRow).toHaveCount(1);
   expect(Number(await planRow.locator('td').nth(2).getAttribute('data-value'))).toBe(pruned);
+  await page.getByRole('tab', { name: 'Filters' }).click();
   await page.getByRole('button', { name: 'Clear all' }).click();
   await expect(page.getByTestId('status-conv1')).toHaveText('0 of 16 selected in conv1');
+  await page.getByRole('tab', { name: 'Plans compared' }).click();
   await planRow.getByRole('button', { name: 'Reopen' }).click();
   await expect(page.getByTestId('status-conv1')).toHaveText('8 of 16 selected in conv1');
 

@@ -8,7 +8,14 @@ import { selectLowest } from '../core/plan/auto';
 import type { PruningPlan } from '../core/plan/plan';
 import { applyPlan } from '../core/surgery/apply-plan';
 import { quantizedArtifacts } from '../core/io/export-tfjs';
-import { defaultQuantization, filesBytes, sourceStorageOf } from '../core/io/source-storage';
+import {
+  attachSourceStorage,
+  defaultQuantization,
+  filesBytes,
+  sourceStorageOf,
+} from '../core/io/source-storage';
+import { readSourceStorage } from '../core/io/tfjs-format';
+import { expandArchives } from '../core/io/open-model';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { parseSampleSet, SAMPLE_SET_MAGIC } from '../core/evaluate/sample-set';
 import { evaluateModels } from '../core/evaluate/evaluate';
@@ -112,6 +119,9 @@ export async function openFiles(
       });
       if (opening !== controller) return false;
       const costModel = makeCostModel(opened.ir, opened.graph);
+      // How the weights were stored (export-actions.ts keeps it): the worker's copy left it behind.
+      const source = sourceStorageOf(opened.artifacts) ?? readSourceStorage(expandArchives(modelFiles));
+      if (source) attachSourceStorage(opened.artifacts, source);
       const id = putModel({ opened, costModel });
       const jsonFile = modelFiles.find((f) => f.path.toLowerCase().endsWith('.json'));
       const name = label ?? opened.ir.name ?? jsonFile?.path ?? 'model';
@@ -122,9 +132,10 @@ export async function openFiles(
           { ir: opened.ir, graph: opened.graph, bytes: filesBytes(modelFiles) },
         ),
         // Downloads keep the storage the model came in (a uint8 model.json comes back uint8).
-        exportQuantize: defaultQuantization(sourceStorageOf(opened.artifacts)),
+        exportQuantize: defaultQuantization(source),
         scores: scoresOf(id, get().criterion),
         ...resetPlanHistory(`open ${name}`),
+        canvasTab: 'filters',
         anchor: null,
         focusLayer: null,
         focusChannel: null,
@@ -300,6 +311,59 @@ export function clearSelection(layer?: string): void {
   );
 }
 
+/** Ticks (or unticks) a set of filters of one layer as one step (a shift-click band in sorted order). */
+export function setFilters(layer: string, channels: number[], select: boolean): void {
+  const current = new Set(get().plan.remove[layer] ?? []);
+  for (const c of channels) {
+    if (select) current.add(c);
+    else current.delete(c);
+  }
+  if (current.size >= groupSize(layer)) {
+    set({ notice: `Layer '${layer}' must keep at least one of its ${groupSize(layer)} filters.` });
+    return;
+  }
+  commitPlan(
+    withLayer(get().plan, layer, current),
+    `${select ? 'tick' : 'untick'} ${channels.length} filters of ${layer} by score`,
+  );
+}
+
+/**
+ * Ticks every filter of a layer whose score is below `threshold` (the histogram's threshold), as one
+ * step replacing that layer's ticks. Refused when it would remove every filter.
+ */
+export function selectBelow(layer: string, threshold: number): void {
+  const { scores, plan } = get();
+  const s = scores[layer];
+  if (!s) return;
+  const below = s.flatMap((v, i) => (v < threshold ? [i] : []));
+  if (below.length >= groupSize(layer)) {
+    set({ notice: `Layer '${layer}' must keep at least one of its ${groupSize(layer)} filters.` });
+    return;
+  }
+  commitPlan(withLayer(plan, layer, below), `below ${threshold.toPrecision(3)} in ${layer}`);
+}
+
+/** Heatmap colours per layer or over all layers; filters in index or score order. */
+export function setHeatmapView(patch: Partial<ReturnType<typeof get>['heatmap']>): void {
+  set((s) => ({ heatmap: { ...s.heatmap, ...patch } }));
+}
+
+/** Shows one view in the centre of the workbench. */
+export function setCanvasTab(tab: ReturnType<typeof get>['canvasTab']): void {
+  if (get().canvasTab !== tab) set({ canvasTab: tab });
+}
+
+/** Navigator search and filter. */
+export function setNavigator(patch: Partial<ReturnType<typeof get>['navigator']>): void {
+  set((s) => ({ navigator: { ...s.navigator, ...patch } }));
+}
+
+/** Opens or closes the keyboard shortcuts overlay. */
+export function setHelpOpen(open: boolean): void {
+  set({ helpOpen: open });
+}
+
 /** Sets which layer's coupling is highlighted. */
 export function setFocusLayer(layer: string | null): void {
   if (get().focusLayer !== layer) set({ focusLayer: layer });
@@ -317,7 +381,7 @@ export function setFocusChannel(layer: string, channel: number | null): void {
 
 /** Switches the layer list between layers, groups and the graph view. */
 export function setLayerView(view: 'layers' | 'groups' | 'graph'): void {
-  set({ layerView: view });
+  set({ layerView: view, canvasTab: view });
 }
 
 /** Focuses a layer from the graph or group view: highlights it and scrolls its group's heatmap into view. */

@@ -87,6 +87,22 @@ function cacheKey(
   return `${modelId}|${criterion}|${options}|${isDataBased(criterion) ? (sampleSetId ?? '-') : '-'}`;
 }
 
+/**
+ * The scores of one producer under every criterion computed so far for the open model (and sample
+ * set, for data-based ones), for the inspector: `[{criterion: 'l1', scores}, ...]`.
+ */
+export function computedScores(producer: string): { criterion: Criterion; scores: Float32Array }[] {
+  const { session, sampleSet, analysis } = get();
+  if (!session) return [];
+  const out: { criterion: Criterion; scores: Float32Array }[] = [];
+  for (const c of CRITERIA) {
+    const hit = scoreCache.get(cacheKey(session.id, c.id, analysis.reduction, sampleSet?.id ?? null));
+    const s = hit?.[producer];
+    if (s) out.push({ criterion: c.id, scores: s });
+  }
+  return out;
+}
+
 /** Number of cached score sets (for tests and the jobs panel). */
 export function cachedScoreCount(): number {
   return scoreCache.size;

@@ -75,6 +75,19 @@ export interface PlanResults {
   at: number;
 }
 
+export type CanvasTab =
+  | 'filters'
+  | 'layers'
+  | 'groups'
+  | 'graph'
+  | 'plans'
+  | 'sensitivity'
+  | 'sweep'
+  | 'samples'
+  | 'accuracy'
+  | 'recover'
+  | 'compared';
+
 export interface WorkbenchState {
   backend: BackendChoice | null;
   backendError: string | null;
@@ -98,6 +111,14 @@ export interface WorkbenchState {
   jobs: Record<JobKind, JobProgress>;
   /** Saving in the browser (persist.ts): the recent sessions, when last saved, and any failure. */
   persist: { recent: SessionMeta[]; savedAt: number | null; pending: boolean; error: string | null };
+  /** How heatmaps are drawn: colours over each layer's own range or one range for all; index or score order. */
+  heatmap: { scale: 'layer' | 'global'; order: 'index' | 'score' };
+  /** The view in the centre of the workbench. */
+  canvasTab: CanvasTab;
+  /** Navigator search text and filter. */
+  navigator: { query: string; filter: 'all' | 'prunable' | 'selected' | 'frozen' };
+  /** The help overlay (keyboard shortcuts) is open. */
+  helpOpen: boolean;
   /** Files dropped on an open model that could be its sample set: the page asks first. */
   pendingSamples: { label: string; count: number } | null;
   /** Last clicked filter, the anchor of a shift-click range. */
@@ -135,6 +156,10 @@ export const useWorkbench = create<WorkbenchState>()(() => ({
   jobs: initialJobs,
   persist: { recent: [], savedAt: null, pending: false, error: null },
   pendingSamples: null,
+  heatmap: { scale: 'layer', order: 'index' },
+  canvasTab: 'filters',
+  navigator: { query: '', filter: 'all' },
+  helpOpen: false,
   anchor: null,
   focusLayer: null,
   focusChannel: null,

@@ -4,6 +4,9 @@ import { cancelOpening, openFiles, openSample, startRuntime } from '../state/act
 import { filesFromDrop } from './files';
 import { installUndoKeys } from './components/UndoRedo';
 import { PendingSamplesBar } from './components/RecentSessions';
+import { TotalsPanel } from './components/TotalsPanel';
+import { HelpOverlay, installShortcuts } from './components/HelpOverlay';
+import { setCanvasTab } from '../state/actions';
 import { installLeaveGuard, startAutosave } from '../state/persist';
 import { Header } from './components/Header';
 import { StartPage } from './components/StartPage';
@@ -17,6 +20,30 @@ export function App() {
   const [dragging, setDragging] = useState(false);
 
   useEffect(() => installUndoKeys(), []);
+  useEffect(() => installShortcuts(setCanvasTab), []);
+  // The header and totals bar wrap on narrow windows: sticky columns below them need their heights.
+  useEffect(() => {
+    const root = document.documentElement;
+    const measure = () => {
+      const h = document.querySelector('.header')?.getBoundingClientRect().height ?? 0;
+      const t = document.querySelector('.totals-bar')?.getBoundingClientRect().height ?? 0;
+      root.style.setProperty('--header-h', `${Math.round(h)}px`);
+      root.style.setProperty('--totals-h', `${Math.round(t)}px`);
+    };
+    const ro = new ResizeObserver(measure);
+    const watch = () => {
+      ro.disconnect();
+      for (const el of document.querySelectorAll('.header, .totals-bar')) ro.observe(el);
+      measure();
+    };
+    watch();
+    const mo = new MutationObserver(watch);
+    mo.observe(document.querySelector('.app') ?? document.body, { childList: true });
+    return () => {
+      ro.disconnect();
+      mo.disconnect();
+    };
+  }, []);
   useEffect(() => startAutosave(), []);
   useEffect(() => installLeaveGuard(), []);
 
@@ -45,7 +72,11 @@ export function App() {
       }}
       onDrop={onDrop}
     >
+      <a className="skip-link" href="#filters">
+        Skip to the heatmaps
+      </a>
       <Header />
+      {session && <TotalsPanel />}
       <main>
         <LoadError />
         <PendingSamplesBar />
@@ -59,6 +90,7 @@ export function App() {
         )}
         {session ? <Workbench /> : <StartPage />}
       </main>
+      <HelpOverlay />
       {dragging && (
         <div className="drop-overlay">Drop model.json with its weight files, a folder or a zip</div>
       )}

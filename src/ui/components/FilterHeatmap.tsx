@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
-import { hitTest, layoutHeatmap, paintHeatmap } from '../painters/heatmap';
+import { hitTest, layoutHeatmap, paintHeatmap, scoreRange, sortedOrder } from '../painters/heatmap';
 
 interface Props {
   layer: string;
@@ -7,15 +7,23 @@ interface Props {
   scores: readonly number[];
   selected: readonly number[];
   disabled?: boolean;
+  /** Colour range (a global one to compare layers); default: this layer's min and max. */
+  range?: readonly [number, number];
+  /** Show filters sorted by score (lowest first) instead of by index. */
+  sorted?: boolean;
   onToggle: (channel: number, range: boolean) => void;
+  /** A shift-click range in sorted order: these filters all ticked (or unticked), as one step. */
+  onRange?: (channels: number[], select: boolean) => void;
   /** Called with the filter under the pointer or keyboard focus (null when it leaves). */
   onFocusChannel?: (channel: number | null) => void;
 }
 
 /**
  * One canvas per layer, one cell per filter, coloured by importance; click to tick, shift-click for a
- * range, arrows + space from the keyboard. The hovered or focused filter's index and score are shown
- * as text beside it, and the whole layer's numbers are mirrored in an aria-label.
+ * range, arrows + space from the keyboard. In sorted order the cells run from the lowest score (the
+ * first to cut) to the highest; a shift-click range then spans positions, i.e. a band of scores.
+ * The hovered or focused filter's index and score are shown as text beside it, and the whole layer's
+ * numbers are mirrored in an aria-label.
  */
 export function FilterHeatmap({
   layer,
@@ -23,28 +31,54 @@ export function FilterHeatmap({
   scores,
   selected,
   disabled,
+  range,
+  sorted,
   onToggle,
+  onRange,
   onFocusChannel,
 }: Props) {
   const canvas = useRef<HTMLCanvasElement>(null);
+  /** Focused position (cell), not filter index. */
   const [focus, setFocus] = useState<number | null>(null);
+  const lastPos = useRef<number | null>(null);
   const layout = useMemo(() => layoutHeatmap(scores.length), [scores.length]);
   const selectedSet = useMemo(() => new Set(selected), [selected]);
+  const order = useMemo(() => (sorted ? sortedOrder(scores) : null), [sorted, scores]);
+  const filterAt = (p: number) => order?.[p] ?? p;
+  const focusFilter = focus === null ? null : filterAt(focus);
 
   useEffect(() => {
-    onFocusChannel?.(focus);
-  }, [focus, onFocusChannel]);
+    onFocusChannel?.(focusFilter);
+  }, [focusFilter, onFocusChannel]);
 
   useEffect(() => {
     const ctx = canvas.current?.getContext('2d');
     if (!ctx) return;
-    const px = paintHeatmap(scores, selectedSet, focus, layout);
+    const px = paintHeatmap(scores, selectedSet, focusFilter, layout, {
+      ...(range ? { range } : {}),
+      ...(order ? { order } : {}),
+    });
     ctx.putImageData(new ImageData(px as Uint8ClampedArray<ArrayBuffer>, layout.width, layout.height), 0, 0);
-  }, [scores, selectedSet, focus, layout]);
+  }, [scores, selectedSet, focusFilter, layout, range, order]);
 
   const pick = (e: MouseEvent<HTMLCanvasElement>): number | null => {
     const r = e.currentTarget.getBoundingClientRect();
     return hitTest(layout, scores.length, e.clientX - r.left, e.clientY - r.top, r.width, r.height);
+  };
+
+  /** Ticks the filter at position p; a shift range goes from the last position clicked, in this order. */
+  const toggleAt = (p: number, shift: boolean) => {
+    const anchor = lastPos.current;
+    lastPos.current = p;
+    if (!shift || anchor === null || !order || !onRange) {
+      onToggle(filterAt(p), shift);
+      return;
+    }
+    // Sorted: the range is positions anchor..p, a band of scores; all take the clicked filter's new state.
+    const lo = Math.min(anchor, p);
+    const hi = Math.max(anchor, p);
+    const band = Array.from({ length: hi - lo + 1 }, (_, k) => filterAt(lo + k));
+    onRange(band, !selectedSet.has(filterAt(p)));
   };
 
   const onKey = (e: KeyboardEvent<HTMLCanvasElement>) => {
@@ -62,20 +96,15 @@ export function FilterHeatmap({
       setFocus(Math.min(n - 1, Math.max(0, cur + move)));
     } else if ((e.key === ' ' || e.key === 'Enter') && !disabled) {
       e.preventDefault();
-      onToggle(cur, e.shiftKey);
+      toggleAt(cur, e.shiftKey);
     }
   };
 
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const s of scores) {
-    lo = Math.min(lo, s);
-    hi = Math.max(hi, s);
-  }
-  const cellCss = Math.max(6, Math.min(22, Math.floor(640 / layout.cols)));
+  const [lo, hi] = range ?? scoreRange(scores);
+  const cellCss = Math.max(8, Math.min(22, Math.floor(640 / layout.cols)));
   const focusText =
-    focus !== null && focus < scores.length
-      ? `Filter ${focus}: ${criterion.toUpperCase()} ${scores[focus]!.toPrecision(4)}${selectedSet.has(focus) ? ' (selected)' : ''}`
+    focusFilter !== null && focusFilter < scores.length
+      ? `Filter ${focusFilter}: ${criterion.toUpperCase()} ${scores[focusFilter]!.toPrecision(4)}${selectedSet.has(focusFilter) ? ' (selected)' : ''}${sorted ? `, rank ${focus! + 1} of ${scores.length}` : ''}`
       : 'Hover or focus a filter to see its score.';
 
   return (
@@ -86,12 +115,13 @@ export function FilterHeatmap({
         height={layout.height}
         role="img"
         tabIndex={disabled ? -1 : 0}
-        aria-label={`${layer} filter importance: ${scores.length} filters, ${criterion.toUpperCase()} from ${lo.toPrecision(3)} to ${hi.toPrecision(3)}, ${selected.length} selected`}
+        aria-label={`${layer} filter importance: ${scores.length} filters, ${criterion.toUpperCase()} from ${lo.toPrecision(3)} to ${hi.toPrecision(3)}, ${selected.length} selected${sorted ? ', sorted by score' : ''}`}
         data-layer={layer}
         data-cols={layout.cols}
         data-rows={layout.rows}
         data-filters={scores.length}
         data-selected={selected.join(',')}
+        data-order={order ? order.join(',') : undefined}
         aria-disabled={disabled ? true : undefined}
         style={{ width: layout.cols * cellCss, height: layout.rows * cellCss }}
         className={disabled ? 'disabled' : undefined}
@@ -99,8 +129,8 @@ export function FilterHeatmap({
         onMouseLeave={() => setFocus(null)}
         onFocus={() => setFocus((f) => f ?? 0)}
         onClick={(e) => {
-          const i = pick(e);
-          if (i !== null && !disabled) onToggle(i, e.shiftKey);
+          const p = pick(e);
+          if (p !== null && !disabled) toggleAt(p, e.shiftKey);
         }}
         onKeyDown={onKey}
       />

@@ -46,7 +46,7 @@ export function SamplesPanel() {
   const pick = (list: FileList | null, input: HTMLInputElement) => {
     if (list?.length)
       void readFiles(list)
-        .then((f) => openFiles(f))
+        .then((f) => openFiles(f, undefined, { imagesAreSamples: true }))
         .finally(() => {
           input.value = '';
           setDraft(null);

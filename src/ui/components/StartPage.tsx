@@ -16,6 +16,9 @@ export function StartPage() {
         <li>Preview accuracy on a sample set, original against pruned.</li>
         <li>Download the pruned model: same layer names and order, fewer filters, loadable again.</li>
       </ol>
+      <p className="privacy-promise">
+        Your model never leaves this tab: no network requests, all computation is local.
+      </p>
       <div className="dropzone">
         <p>Drop files or a folder anywhere on this page, or:</p>
         <OpenButtons />

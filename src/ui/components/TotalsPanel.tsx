@@ -63,8 +63,8 @@ export function TotalsPanel() {
   const channels = prunable.reduce((n, g) => n + g.size, 0);
   const removed = Object.values(plan.remove).reduce((n, v) => n + v.length, 0);
   return (
-    <section className="panel totals" aria-label="Totals">
-      <h2>Totals</h2>
+    <section className="totals-bar" aria-label="Totals">
+      <h2 className="visually-hidden">Totals</h2>
       <table>
         <thead>
           <tr>
@@ -80,7 +80,7 @@ export function TotalsPanel() {
           <FileSizeRow />
         </tbody>
       </table>
-      <p className="hint">
+      <p className="hint totals-note">
         {formatPercent(channels ? removed / channels : 0)} of prunable filters removed →{' '}
         {formatPercent(before.params ? 1 - after.params / before.params : 0)} of parameters. A layer between
         two pruned layers loses about 1−(1−p)² of its weights. FLOPs count a multiply-add as 2.

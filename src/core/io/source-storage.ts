@@ -23,7 +23,8 @@ export type TfjsQuantization = 'none' | 'float16' | 'uint8' | 'uint16';
 
 /** The opened model's storage: format, bytes of the files it was read from, and each weight's storage by name. */
 export interface SourceStorage {
-  format: 'tfjs-layers' | 'keras-h5' | 'keras-v3' | string;
+  /** The format plug-in's id, e.g. `tfjs-layers`. */
+  format: string;
   /** Bytes of the files the model was read from (model.json + its shards; the .h5 or .keras file). */
   bytes: number;
   weights: Record<string, StoredWeight>;
@@ -37,9 +38,25 @@ export function sourceStorageOf(a: ModelArtifactsData): SourceStorage | undefine
   return typeof s === 'object' && s !== null && typeof s.weights === 'object' ? s : undefined;
 }
 
-/** The same artifacts (a shallow copy) carrying a storage record. */
+/**
+ * The same artifacts (a shallow copy) carrying a storage record. The field is not enumerable: it
+ * describes the opened files, not the model, so comparing two models' artifacts ignores it, and
+ * copies (`{...a}`, surgery, a worker's structured clone) leave it behind; callers keep the opened
+ * artifacts to read it (the page re-reads it from the files, `readSourceStorage`).
+ */
 export function withSourceStorage(a: ModelArtifactsData, source: SourceStorage): ModelArtifactsData {
-  return { ...a, source } as WithSource;
+  return attachSourceStorage({ ...a }, source);
+}
+
+/** Puts the storage record on these very artifacts (not enumerable, see `withSourceStorage`); returns them. */
+export function attachSourceStorage<T extends ModelArtifactsData>(a: T, source: SourceStorage): T {
+  Object.defineProperty(a, 'source', {
+    value: source,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  return a;
 }
 
 /**

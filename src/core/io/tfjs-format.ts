@@ -381,6 +381,27 @@ function readTfjsModel(files: InputFile[]): ModelArtifactsData {
 }
 
 /**
+ * The storage record of a TF.js model among the files (its model.json's manifest and the files it
+ * lists), without decoding any weight; undefined when the files hold no TF.js LayersModel. The page
+ * uses it after opening in a worker, whose structured clone leaves the non-enumerable record behind.
+ */
+export function readSourceStorage(files: InputFile[]): SourceStorage | undefined {
+  try {
+    const { file, json } = findModelJson(files);
+    const manifest = readManifest(json.weightsManifest, file.path);
+    const shards = manifest.map((g) =>
+      g.paths.flatMap((p) => {
+        const f = resolveShard(p, file.path, files);
+        return f ? [f] : [];
+      }),
+    );
+    return sourceStorage(file, manifest, shards);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * How the weights were stored (dtype, uint8/uint16 scale and min) and the bytes of the model.json and
  * the shards it lists, each file counted once: what an export keeps and is compared with.
  */

@@ -3,9 +3,8 @@
  * crossing reduction, Brandes-Köpf positions). Chosen over elkjs 0.12 because on the 313-layer
  * InceptionV3 it measured about twice as fast here (median 182 ms against 377 ms in Node, 7 runs
  * each, same machine) and its worker chunk is 48 kB against elkjs's 1.6 MB GWT bundle. Pure: runs
- * in a worker (layout.worker.ts),
- * in Node for the benchmark, and in tests. Each edge reserves room for its channel label, so
- * "64 → 20" never sits on a node.
+ * in a worker (layout.worker.ts), in Node for the benchmark, and in tests. Each edge reserves room
+ * for its channel label, so "64 → 20" never sits on a node.
  */
 import dagre, { type EdgeLabel, type GraphLabel, type NodeLabel } from '@dagrejs/dagre';
 

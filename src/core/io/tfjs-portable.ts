@@ -57,8 +57,8 @@ function tfjsKnows(className: string): boolean {
 /** A model entry: a config with a `layers` list (or a Keras 1 list config). */
 function layersOf(entry: Record<string, unknown>): unknown[] | undefined {
   const cfg = entry['config'];
-  if (Array.isArray(cfg)) return cfg;
-  return isRecord(cfg) && Array.isArray(cfg['layers']) ? cfg['layers'] : undefined;
+  if (Array.isArray(cfg)) return cfg as unknown[];
+  return isRecord(cfg) && Array.isArray(cfg['layers']) ? (cfg['layers'] as unknown[]) : undefined;
 }
 
 /** Thrown for what cannot be written as a TF.js model without changing its outputs. */

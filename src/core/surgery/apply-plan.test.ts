@@ -1,3 +1,4 @@
+// eslint-disable-next-line no-restricted-imports -- vitest runs in Node: package.json is read from disk
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';

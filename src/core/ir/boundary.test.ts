@@ -75,7 +75,6 @@ describe('one row per layer class', () => {
 describe('one entry per criterion', () => {
   it('the scorers table and the menu agree on every criterion and on which need data', () => {
     expect(Object.keys(SCORERS).sort()).toEqual(CRITERIA.map((c) => c.id).sort());
-    for (const c of CRITERIA)
-      expect(SCORERS[c.id].kind, c.id).toBe(c.dataBased ? 'data' : 'weights');
+    for (const c of CRITERIA) expect(SCORERS[c.id].kind, c.id).toBe(c.dataBased ? 'data' : 'weights');
   });
 });

@@ -42,6 +42,7 @@ test('a residual model: ticking a filter shows every coupled layer and channel; 
     'input channel 3',
   );
   // The layer table marks the coupled layers.
+  await page.getByRole('tab', { name: 'Layers' }).click();
   for (const name of ['stem', 'stem_bn', 'b1_c2', 'b1_add', 'b2_c2', 'p_short']) {
     await expect(page.locator(`tr[data-layer="${name}"]`)).toHaveClass(/coupled/);
   }
@@ -51,10 +52,11 @@ test('a residual model: ticking a filter shows every coupled layer and channel; 
   await page.getByRole('tab', { name: 'Coupled groups' }).click();
   await expect(page.getByRole('link', { name: /Group \d+: stem/ })).toBeVisible();
   await page.getByRole('tab', { name: 'Graph' }).click();
-  // Pointing at a filter focuses its group (the page re-lays out under the pointer when views switch).
-  await heat.hover({ position: { x: (3.5 * box.width) / 6, y: box.height / 2 } });
-  await expect(page.getByRole('button', { name: 'b2_c2 (Conv2D), coupled' })).toBeVisible();
-  await page.getByRole('button', { name: /^p_c1 \(Conv2D\)/ }).click();
+  // The focused group (stem, pointed at above) is outlined on every member in the graph.
+  await expect(page.getByRole('button', { name: /^b2_c2, Conv2D/ })).toHaveClass(/mg-coupled/);
+  await page.getByRole('button', { name: /^p_c1, Conv2D/ }).click();
+  await expect(page.getByRole('region', { name: 'Inspector' })).toContainText('p_c1');
+  await page.getByRole('tab', { name: 'Filters' }).click();
   await expect(page.getByRole('article', { name: 'Layer p_c1' })).toHaveClass(/focused/);
 
   const params = Number(

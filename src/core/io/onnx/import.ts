@@ -704,8 +704,8 @@ class Converter {
     const dims = Array.from(target[0].values, (v, i) =>
       v !== target[1].values[i] ? 'N' : v === 0 ? 'N' : v,
     );
-    const size = x.kind === 'map' ? x.c * x.h * x.w : x.c;
-    if (dims.length === 2 && dims[0] === 'N' && (dims[1] === -1 || dims[1] === size)) {
+    // Only `[N, -1]`: a spelt-out size would be wrong in the written file once channels go.
+    if (dims.length === 2 && dims[0] === 'N' && dims[1] === -1) {
       return this.setOut(node, this.flattenTo(node, x));
     }
     // Channel shuffle: Reshape [N, g, C/g, H, W] -> Transpose [0, 2, 1, 3, 4] -> Reshape [N, C, H, W].

@@ -127,10 +127,15 @@ export async function openFiles(
       const name = label ?? opened.ir.name ?? jsonFile?.path ?? 'model';
       sessionPatch = {
         // `bytes`: the opened files' size, what exports are compared with (export-actions.ts openedBytes).
-        session: Object.assign(
-          { id, uid: opts.uid ?? newSessionUid(), name, files: modelFiles.map((f) => f.path) },
-          { ir: opened.ir, graph: opened.graph, bytes: filesBytes(modelFiles) },
-        ),
+        session: {
+          id,
+          uid: opts.uid ?? newSessionUid(),
+          name,
+          files: modelFiles.map((f) => f.path),
+          ir: opened.ir,
+          graph: opened.graph,
+          bytes: filesBytes(modelFiles),
+        },
         // Downloads keep the storage the model came in (a uint8 model.json comes back uint8).
         exportQuantize: defaultQuantization(source),
         scores: scoresOf(id, get().criterion),
@@ -416,7 +421,9 @@ export async function runPreview(): Promise<void> {
         const artifacts =
           recovered ?? applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph).artifacts;
         // The preview measures what the download will hold: quantized weights when chosen.
-        return quantize === 'none' ? artifacts : quantizedArtifacts(artifacts, quantize);
+        return quantize === 'none'
+          ? artifacts
+          : quantizedArtifacts(artifacts, quantize, sourceStorageOf(entry.opened.artifacts));
       });
       const source = getSampleSource(sampleSet.id);
       progress(0, sampleSet.count);

@@ -23,6 +23,8 @@ export interface SessionSlice {
   name: string;
   /** The files it came from, as the user gave them. */
   files: string[];
+  /** Bytes of those files, what "smaller" is measured against. */
+  bytes?: number;
   ir: ModelIR;
   graph: ChannelGraph;
 }

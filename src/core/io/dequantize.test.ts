@@ -184,3 +184,16 @@ describe('decodeWeight', () => {
     );
   });
 });
+
+describe('decodeWeight on a Node Buffer', () => {
+  it('reads its own bytes, not the shared pool behind it (Buffer.slice shares memory)', () => {
+    // Node's Buffer, where the CLI reads files (a global there; core itself never imports Node).
+    const { Buffer } = globalThis as unknown as { Buffer: { from(a: Uint8Array): Uint8Array } };
+    const values = Float32Array.from([1.5, -2, 3.25]);
+    // A small Buffer lives inside Node's 8 KB pool, at an offset.
+    const pooled = Buffer.from(new Uint8Array(values.buffer));
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+    const w = decodeWeight({ name: 'k', shape: [3], dtype: 'float32' }, pooled);
+    expect(Array.from(w.values)).toEqual([1.5, -2, 3.25]);
+  });
+});

@@ -115,9 +115,9 @@ export function decodeWeight(entry: ManifestWeightEntry, bytes: Uint8Array): Wei
     // A copy (bit-exact, NaN payloads included, and aligned whatever the shard offset) read in the
     // platform's byte order, which is little-endian wherever tfjs runs.
     case 'float32':
-      return { name, shape, dtype, values: new Float32Array(bytes.slice().buffer) };
+      return { name, shape, dtype, values: new Float32Array(new Uint8Array(bytes).buffer) };
     case 'int32':
-      return { name, shape, dtype, values: new Int32Array(bytes.slice().buffer) };
+      return { name, shape, dtype, values: new Int32Array(new Uint8Array(bytes).buffer) };
     case 'float16':
       return { name, shape, dtype, values: decodeFloat16(bytes, count) };
     case 'uint8':

@@ -122,7 +122,7 @@ export async function openFiles(
       // How the weights were stored (export-actions.ts keeps it): the worker's copy left it behind.
       const source = sourceStorageOf(opened.artifacts) ?? readSourceStorage(expandArchives(modelFiles));
       if (source) attachSourceStorage(opened.artifacts, source);
-      const id = putModel({ opened, costModel });
+      const id = putModel({ opened, costModel, sourceFiles: modelFiles });
       const jsonFile = modelFiles.find((f) => f.path.toLowerCase().endsWith('.json'));
       const name = label ?? opened.ir.name ?? jsonFile?.path ?? 'model';
       sessionPatch = {

@@ -6,6 +6,7 @@ import { filesBytes, sourceStorageOf } from '../core/io/source-storage';
 import { writeKerasV3 } from '../core/io/keras-v3';
 import { writeKerasH5 } from '../core/io/keras-h5';
 import { zipFiles } from '../core/io/zip';
+import { writeOnnx } from '../core/io/onnx/export';
 import { modelFingerprint } from '../core/io/fingerprint';
 import type { PruningPlan } from '../core/plan/plan';
 import { parsePlanFile } from '../core/plan/plan-file';
@@ -18,10 +19,17 @@ import { runJob } from './jobs';
 const set = useWorkbench.setState;
 const get = useWorkbench.getState;
 
-export type ExportKind = 'tfjs-zip' | 'tfjs-files' | 'keras' | 'h5';
+export type ExportKind = 'tfjs-zip' | 'tfjs-files' | 'keras' | 'h5' | 'onnx';
 
 /** Every export kind, in the order the panel lists them. */
-export const EXPORT_KINDS: readonly ExportKind[] = ['tfjs-zip', 'tfjs-files', 'keras', 'h5'];
+export const EXPORT_KINDS: readonly ExportKind[] = ['tfjs-zip', 'tfjs-files', 'keras', 'h5', 'onnx'];
+
+/** The kinds the open model can be written as: ONNX only for a model opened from an ONNX file. */
+export function availableKinds(): ExportKind[] {
+  const { session } = get();
+  const onnx = session?.ir.origin?.format === 'onnx';
+  return EXPORT_KINDS.filter((k) => k !== 'onnx' || onnx);
+}
 
 /**
  * What the export panel and the totals' "File size" show: the exact bytes of each download for the
@@ -50,6 +58,7 @@ export const useExportSizes = create<ExportSizesState>(() => ({
 
 /** The download that keeps the user's form: a .keras for a .keras, an .h5 for an .h5, else one TF.js zip. */
 export function inputKind(files: readonly string[]): ExportKind {
+  if (files.some((f) => /\.onnx$/i.test(f))) return 'onnx';
   if (files.some((f) => /\.keras$/i.test(f))) return 'keras';
   if (files.some((f) => /\.(h5|hdf5)$/i.test(f))) return 'h5';
   return 'tfjs-zip';
@@ -111,7 +120,7 @@ async function measure(key: string, quantize: TfjsQuantization, signal?: AbortSi
     tfjsBySize[q] = tfjsModelSize(artifacts, { quantize: q, ...(source ? { source } : {}) });
   }
   const sizes: Partial<Record<ExportKind, number>> = {};
-  for (const kind of EXPORT_KINDS) {
+  for (const kind of availableKinds()) {
     if (signal?.aborted || sizesKey(quantize) !== key) return false;
     sizes[kind] =
       kind === 'tfjs-files' ? tfjsBySize[quantize]! : filesBytes(await buildDownload(kind, quantize));
@@ -161,6 +170,18 @@ export async function buildDownload(
   quantize: TfjsQuantization = 'none',
 ): Promise<DownloadFile[]> {
   const { artifacts, baseName } = currentPrunedArtifacts();
+  if (kind === 'onnx') {
+    // The user's own ONNX file with only its initializers sliced, and the plan beside it.
+    const source = getModel(get().session!.id).sourceFiles ?? [];
+    return writeOnnx(source, artifacts).map((f) => {
+      const onnxFile = f.path.endsWith('.onnx');
+      return {
+        name: onnxFile ? `${baseName}.onnx` : `${baseName}.prunelab.json`,
+        bytes: f.bytes,
+        type: onnxFile ? 'application/octet-stream' : 'application/json',
+      };
+    });
+  }
   if (kind === 'keras') {
     return [{ name: `${baseName}.keras`, bytes: await writeKerasV3(artifacts), type: 'application/zip' }];
   }

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { OpenedModel } from '../core/load';
 import type { CostModel } from '../core/metrics/costs';
 import type { SampleSet } from '../core/evaluate/sample-set';
-import type { ModelArtifactsData } from '../core/ir/artifacts';
+import type { InputFile, ModelArtifactsData } from '../core/ir/artifacts';
 import { asSampleSource, type SampleSource } from '../core/evaluate/sample-source';
 
 /**
@@ -12,6 +12,8 @@ import { asSampleSource, type SampleSource } from '../core/evaluate/sample-sourc
 export interface ModelEntry {
   opened: OpenedModel;
   costModel: CostModel;
+  /** The files it was opened from (an ONNX export edits the user's own file). */
+  sourceFiles?: InputFile[];
   /** The original model as a live tf.LayersModel, created lazily for previews. */
   tfModel?: tf.LayersModel;
 }

@@ -2,7 +2,7 @@ import { useEffect } from 'react';
 import {
   chooseExportKind,
   chosenKind,
-  EXPORT_KINDS,
+  availableKinds,
   measureExportSizes,
   openPlanFile,
   openedBytes,
@@ -34,6 +34,7 @@ const KIND_LABELS: Record<ExportKind, string> = {
   'tfjs-files': 'TF.js, separate files',
   keras: 'Keras 3 .keras',
   h5: 'Keras 2 .h5',
+  onnx: 'ONNX (your file, sliced)',
 };
 /** How long the plan must rest before every download is built again to measure it. */
 const MEASURE_DELAY_MS = 300;
@@ -43,6 +44,7 @@ const BUTTONS: Record<ExportKind, string> = {
   'tfjs-files': 'Download model.json + weights as separate files',
   keras: 'Download .keras',
   h5: 'Download .h5',
+  onnx: 'Download .onnx',
 };
 const LABELS: Record<Quantize, string> = {
   none: 'float32 (exact)',
@@ -112,7 +114,7 @@ export function ExportPanel() {
           value={kind}
           onChange={(e) => chooseExportKind(e.target.value as ExportKind)}
         >
-          {EXPORT_KINDS.map((k) => (
+          {availableKinds().map((k) => (
             <option key={k} value={k}>
               {KIND_LABELS[k]}: {size(sizes[k])}
             </option>
@@ -142,7 +144,7 @@ export function ExportPanel() {
         </button>
       </div>
       <ul className="export-sizes" aria-label="Download sizes">
-        {EXPORT_KINDS.map((k) => (
+        {availableKinds().map((k) => (
           <li key={k}>
             <button type="button" disabled={busy !== null} onClick={run(k)}>
               {BUTTONS[k]}

@@ -9,7 +9,8 @@ export function StartPage() {
       <h2>Remove filters from a trained CNN, visually, and download a really smaller model</h2>
       <ol>
         <li>
-          Drop a TF.js LayersModel here: <code>model.json</code> with its weight files, a folder, or a zip.
+          Drop a model here: TF.js <code>model.json</code> with its weight files (a folder or a zip), a Keras{' '}
+          <code>.keras</code> or <code>.h5</code>, or a PyTorch <code>.onnx</code> export.
         </li>
         <li>See every layer's filters coloured by importance, and which layers shrink with them.</li>
         <li>Tick filters to drop, by hand or "lowest k%"; totals update as you click.</li>

@@ -88,13 +88,14 @@ async function timeRuns(run: () => Promise<void>, o: TimingOptions): Promise<Lat
   const repeats = Math.max(1, o.repeats ?? 5);
   const minSample = o.minSampleMs ?? 2;
   let single = Infinity;
-  for (let i = 0; i < Math.max(1, warmup); i++) {
+  for (let i = 0; i < warmup; i++) {
     if (o.signal?.aborted) throw abortError('Latency measurement was cancelled.');
     const t0 = now();
     await run();
     single = Math.min(single, now() - t0);
   }
-  const inner = minSample > 0 && single < minSample ? Math.min(32, Math.ceil(minSample / Math.max(single, 1e-3))) : 1;
+  const inner =
+    minSample > 0 && single < minSample ? Math.min(32, Math.ceil(minSample / Math.max(single, 1e-3))) : 1;
   const samples: number[] = [];
   for (let r = 0; r < repeats; r++) {
     if (o.signal?.aborted) throw abortError('Latency measurement was cancelled.');
@@ -184,7 +185,10 @@ export interface CalibrationOptions extends TimingOptions {
 export const DEFAULT_CALIBRATION_FRACTIONS: readonly number[] = [0.875, 0.75, 0.625, 0.5, 0.375, 0.25];
 
 /** Kept counts to time a group of `size` at, ascending, without `size`. Example: 16 -> [4, 6, 8, 10, 12, 14]. */
-export function calibrationCounts(size: number, fractions: readonly number[] = DEFAULT_CALIBRATION_FRACTIONS): number[] {
+export function calibrationCounts(
+  size: number,
+  fractions: readonly number[] = DEFAULT_CALIBRATION_FRACTIONS,
+): number[] {
   const out = new Set<number>();
   for (const f of fractions) {
     const k = Math.max(1, Math.min(size - 1, Math.round(f * size)));
@@ -204,10 +208,16 @@ function shapesUnder(ir: ModelIR, costs: CostTotals, batch: number): Map<string,
   const outs = new Map(costs.layers.map((l) => [l.name, l.outChannels]));
   const byName = new Map(ir.layers.map((l) => [l.name, l]));
   const withChannels = (shape: Shape, c: number | undefined): number[] =>
-    shape.map((d, i) => (i === 0 ? batch : i === shape.length - 1 && c !== undefined && !Number.isNaN(c) ? c : (d ?? 1)));
+    shape.map((d, i) =>
+      i === 0 ? batch : i === shape.length - 1 && c !== undefined && !Number.isNaN(c) ? c : (d ?? 1),
+    );
   const m = new Map<string, LayerShape>();
   for (const l of ir.layers) {
-    const inputs = l.inbound.map((n) => withChannels(byName.get(n)?.outputShape ?? [], outs.get(n)));
+    // A Sequential's first layer has no inbound layer: it reads the model's input.
+    const inputs =
+      l.inbound.length === 0
+        ? [withChannels(l.inputShape, undefined)]
+        : l.inbound.map((n) => withChannels(byName.get(n)?.outputShape ?? [], outs.get(n)));
     m.set(l.name, { inputs, out: outs.get(l.name) ?? Number.NaN });
   }
   return m;
@@ -215,7 +225,10 @@ function shapesUnder(ir: ModelIR, costs: CostTotals, batch: number): Map<string,
 
 function sameShape(a: LayerShape, b: LayerShape): { in: boolean; out: boolean } {
   const key = (s: number[][]) => s.map((x) => x.join('x')).join(',');
-  return { in: key(a.inputs) === key(b.inputs), out: a.out === b.out || (Number.isNaN(a.out) && Number.isNaN(b.out)) };
+  return {
+    in: key(a.inputs) === key(b.inputs),
+    out: a.out === b.out || (Number.isNaN(a.out) && Number.isNaN(b.out)),
+  };
 }
 
 const PROBE = 'latency_probe';
@@ -244,7 +257,12 @@ async function buildProbe(layer: LayerIR, shape: LayerShape): Promise<tf.LayersM
   const inputs = shape.inputs.map((s, i) => ({
     class_name: 'InputLayer',
     name: `${PROBE}_in${i}`,
-    config: { batch_input_shape: [null, ...s.slice(1)], dtype: 'float32', sparse: false, name: `${PROBE}_in${i}` },
+    config: {
+      batch_input_shape: [null, ...s.slice(1)],
+      dtype: 'float32',
+      sparse: false,
+      name: `${PROBE}_in${i}`,
+    },
     inbound_nodes: [],
   }));
   const topology = {
@@ -419,9 +437,15 @@ export async function calibrateLatency(
   for (const p of all) byLayer.set(p.layer.name, [...(byLayer.get(p.layer.name) ?? []), p]);
   for (const list of byLayer.values()) {
     if (options.signal?.aborted) throw abortError('Latency calibration was cancelled.');
-    const todo = [...new Map(list.filter((p) => !cache.has(signature(p))).map((p) => [signature(p), p])).values()];
+    const todo = [
+      ...new Map(list.filter((p) => !cache.has(signature(p))).map((p) => [signature(p), p])).values(),
+    ];
     if (todo.length > 0) {
-      const times = await timeVariants(todo[0]!.layer, todo.map((p) => p.shape), options);
+      const times = await timeVariants(
+        todo[0]!.layer,
+        todo.map((p) => p.shape),
+        options,
+      );
       todo.forEach((p, i) => cache.set(signature(p), times[i]!));
     }
     for (const p of list) {

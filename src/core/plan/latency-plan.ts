@@ -124,7 +124,8 @@ export function planLatency(
   for (const g of eligible) {
     const s = scores[g.producer];
     if (!s) throw new Error(`No scores for '${g.producer}'.`);
-    if (s.length !== g.size) throw new Error(`'${g.producer}' has ${g.size} channels but ${s.length} scores.`);
+    if (s.length !== g.size)
+      throw new Error(`'${g.producer}' has ${g.size} channels but ${s.length} scores.`);
     const removals = envelopeRemovals(g, model, options);
     if (!removals) {
       uncalibrated.push(g.producer);

@@ -194,7 +194,7 @@ export function makeLatencyModel(cal: LatencyCalibration, graph: ChannelGraph): 
   /** Sum over `which` layers of (predicted - full) for these kept counts, scaled. */
   const delta = (kept: ReadonlyMap<number, number>, which: Iterable<number>): number => {
     let total = 0;
-    const f = [0, 0, 0];
+    const f: [number, number, number] = [1, 1, 1];
     for (const i of which) {
       const l = layers[i]!;
       if (!(l.ms > 0)) continue;
@@ -204,10 +204,10 @@ export function makeLatencyModel(cal: LatencyCalibration, graph: ChannelGraph): 
         const k = kept.get(t.group);
         if (k === undefined || k >= (sizes.get(t.group) ?? Infinity)) continue;
         touched = true;
-        f[t.axis]! += interpolateLatency(t.points, k) / l.ms - 1;
+        f[t.axis as 0 | 1 | 2] += interpolateLatency(t.points, k) / l.ms - 1;
       }
       if (!touched) continue;
-      total += l.ms * Math.max(0, f[0]!) * Math.max(0, f[1]!) * Math.max(0, f[2]!) - l.ms;
+      total += l.ms * Math.max(0, f[0]) * Math.max(0, f[1]) * Math.max(0, f[2]) - l.ms;
     }
     return total * scale;
   };

@@ -89,15 +89,14 @@ describe('calibrateLatency with an injected clock', () => {
       ['c1', 'in'],
       ['c2', 'out'],
     ]);
-    for (const p of c2.effects[0]!.points)
-      expect(p.ms).toBeCloseTo(0.01 * p.kept * 6 + (6 === 7 ? 0.5 : 0), 9);
+    for (const p of c2.effects[0]!.points) expect(p.ms).toBeCloseTo(0.01 * p.kept * 6, 9); // 6 output channels: no bump
     for (const p of c2.effects[1]!.points)
       expect(p.ms).toBeCloseTo(0.01 * 8 * p.kept + (p.kept === 7 ? 0.5 : 0), 9);
     const c1 = cal.layers.find((l) => l.name === 'c1')!;
     const seven = c1.effects[0]!.points.find((p) => p.kept === 7)!;
     expect(seven.ms).toBeCloseTo(0.01 * 2 * 7 + 0.5, 9); // the bump is measured
-    expect(cal.layers.find((l) => l.name === 'bn')!.effects).toEqual([
-      { group: 'c1', axis: 'both', points: expect.any(Array) },
+    expect(cal.layers.find((l) => l.name === 'bn')!.effects.map((e) => [e.group, e.axis])).toEqual([
+      ['c1', 'both'],
     ]);
     expect(cal.layerSumMs).toBeCloseTo(
       cal.layers.reduce((n, l) => n + l.ms, 0),

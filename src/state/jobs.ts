@@ -10,7 +10,7 @@ import { useWorkbench } from './store';
 export type JobStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'error';
 
 export type JobKind =
-  'scoring' | 'sensitivity' | 'sweep' | 'preview' | 'compare' | 'bn' | 'finetune' | 'export';
+  'scoring' | 'sensitivity' | 'sweep' | 'preview' | 'compare' | 'bn' | 'finetune' | 'export' | 'latency';
 
 /** Progress of one long job: the one status shape every panel shows. */
 export interface JobProgress {
@@ -48,6 +48,7 @@ export const JOB_KINDS: readonly JobKind[] = [
   'bn',
   'finetune',
   'export',
+  'latency',
 ];
 
 export const initialJobs: Record<JobKind, JobProgress> = Object.fromEntries(

@@ -14,6 +14,7 @@ import {
 } from './recover-slice';
 import { initialJobs, type JobKind, type JobProgress } from './jobs';
 import type { SessionMeta } from './persist';
+import type { LatencyState } from './latency-actions';
 
 /** The open model, as plain data; its weights and live tf model sit in the registry under `id`. */
 export interface SessionSlice {
@@ -139,6 +140,8 @@ export interface WorkbenchState {
   analysis: AnalysisState;
   /** Own samples, accuracy views and recovery (recover-slice.ts, recover-actions.ts). */
   recover: RecoverState;
+  /** Latency target, calibration on this device and predicted vs measured latency (latency-actions.ts). */
+  latency: LatencyState;
 }
 
 /** The one store of the workbench. Actions live in actions.ts; selectors in selectors.ts. */
@@ -171,4 +174,5 @@ export const useWorkbench = create<WorkbenchState>()(() => ({
   notice: null,
   analysis: initialAnalysis,
   recover: initialRecover,
+  latency: { enabled: false, unit: 'speedup', speedup: 2, ms: 0, calibrated: null, measured: {} },
 }));

@@ -2,8 +2,20 @@ import { useMemo } from 'react';
 import { NORMALIZATIONS } from '../../core/scoring';
 import { applyAutoPlan, labelOf, previewAutoPlan, setAutoPlan } from '../../state/analysis-actions';
 import type { AutoPlanSettings } from '../../state/analysis-slice';
+import {
+  applyLatencyPlan,
+  calibrateHere,
+  cancelLatencyJob,
+  currentCalibrationKey,
+  measuredKey,
+  measurePlanLatency,
+  predictLatency,
+  previewLatencyPlan,
+  setLatencyTarget,
+} from '../../state/latency-actions';
 import { useWorkbench } from '../../state/store';
 import { formatCount, formatPercent } from '../format';
+import { JobBar } from './JobBar';
 
 const KINDS: { id: AutoPlanSettings['kind']; label: string }[] = [
   { id: 'flops', label: 'FLOPs' },
@@ -27,13 +39,15 @@ export function AutoPlanPanel() {
   const criterion = useWorkbench((s) => s.criterion);
   const normalize = useWorkbench((s) => s.analysis.normalize);
   const settings = useWorkbench((s) => s.analysis.autoPlan);
+  const latency = useWorkbench((s) => s.latency);
+  const latencyMode = latency.enabled;
   const preview = useMemo(
-    () => previewAutoPlan(session, scores, normalize, settings),
-    [session, scores, normalize, settings],
+    () => (latencyMode ? null : previewAutoPlan(session, scores, normalize, settings)),
+    [latencyMode, session, scores, normalize, settings],
   );
   if (!session) return null;
   const prunable = session.graph.groups.filter((g) => g.prunable);
-  const global = settings.mode === 'global';
+  const global = settings.mode === 'global' && !latencyMode;
   const normLabel = NORMALIZATIONS.find((n) => n.id === normalize)?.label ?? normalize;
   return (
     <section className="panel auto-plan" aria-label="Automatic plans">
@@ -44,8 +58,11 @@ export function AutoPlanPanel() {
           <input
             type="radio"
             name="auto-mode"
-            checked={!global}
-            onChange={() => setAutoPlan({ mode: 'ratio' })}
+            checked={settings.mode === 'ratio' && !latencyMode}
+            onChange={() => {
+              setAutoPlan({ mode: 'ratio' });
+              setLatencyTarget({ enabled: false });
+            }}
           />{' '}
           Same ratio in every layer
         </label>
@@ -54,44 +71,60 @@ export function AutoPlanPanel() {
             type="radio"
             name="auto-mode"
             checked={global}
-            onChange={() => setAutoPlan({ mode: 'global' })}
+            onChange={() => {
+              setAutoPlan({ mode: 'global' });
+              setLatencyTarget({ enabled: false });
+            }}
           />{' '}
           Global ranking to a target
         </label>
-      </fieldset>
-      <div className="row">
         <label>
-          Remove{' '}
           <input
-            type="number"
-            min={0}
-            max={99}
-            step={1}
-            value={settings.percent}
-            aria-label="Share to remove (%)"
-            onChange={(e) => setAutoPlan({ percent: num(e.target.value, settings.percent) })}
-          />
-          %{' '}
+            type="radio"
+            name="auto-mode"
+            checked={latencyMode}
+            onChange={() => setLatencyTarget({ enabled: true })}
+          />{' '}
+          Latency on this device
         </label>
-        {global ? (
+      </fieldset>
+      {latencyMode ? (
+        <LatencyTarget />
+      ) : (
+        <div className="row">
           <label>
-            of the{' '}
-            <select
-              value={settings.kind}
-              aria-label="Target"
-              onChange={(e) => setAutoPlan({ kind: e.target.value as AutoPlanSettings['kind'] })}
-            >
-              {KINDS.map((k) => (
-                <option key={k.id} value={k.id}>
-                  {k.label}
-                </option>
-              ))}
-            </select>
+            Remove{' '}
+            <input
+              type="number"
+              min={0}
+              max={99}
+              step={1}
+              value={settings.percent}
+              aria-label="Share to remove (%)"
+              onChange={(e) => setAutoPlan({ percent: num(e.target.value, settings.percent) })}
+            />
+            %{' '}
           </label>
-        ) : (
-          <span>of the filters of every layer</span>
-        )}
-      </div>
+          {global ? (
+            <label>
+              of the{' '}
+              <select
+                value={settings.kind}
+                aria-label="Target"
+                onChange={(e) => setAutoPlan({ kind: e.target.value as AutoPlanSettings['kind'] })}
+              >
+                {KINDS.map((k) => (
+                  <option key={k.id} value={k.id}>
+                    {k.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+          ) : (
+            <span>of the filters of every layer</span>
+          )}
+        </div>
+      )}
       <div className="row">
         <label>
           At most{' '}
@@ -198,9 +231,181 @@ export function AutoPlanPanel() {
           )}
         </>
       )}
-      <button type="button" disabled={!preview || 'error' in preview} onClick={applyAutoPlan}>
-        Apply as ticks
-      </button>
+      {latencyMode ? (
+        <LatencyReach />
+      ) : (
+        <button type="button" disabled={!preview || 'error' in preview} onClick={applyAutoPlan}>
+          Apply as ticks
+        </button>
+      )}
     </section>
+  );
+}
+
+const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
+
+/** The latency target: calibration on this device (progress, Cancel), then a speed-up or ms. */
+function LatencyTarget() {
+  const session = useWorkbench((s) => s.session);
+  const latency = useWorkbench((s) => s.latency);
+  const job = useWorkbench((s) => s.jobs.latency);
+  const backend = useWorkbench((s) => s.backend?.name ?? '');
+  const calibrated = latency.calibrated && latency.calibrated.key === currentCalibrationKey(session);
+  const running = job.status === 'running';
+  return (
+    <div className="latency-target">
+      <div className="row">
+        <button type="button" disabled={running} onClick={() => void calibrateHere()}>
+          {calibrated ? 'Calibrated on this device' : 'Calibrate on this device'}
+        </button>
+        {calibrated && latency.calibrated && (
+          <span data-testid="latency-baseline" data-value={latency.calibrated.baselineMs}>
+            {' '}
+            Now {ms(latency.calibrated.baselineMs)} per image on {latency.calibrated.backend} (
+            {latency.calibrated.layers} layers timed in {latency.calibrated.seconds.toFixed(1)} s
+            {latency.calibrated.skipped > 0 ? `, ${latency.calibrated.skipped} could not be timed alone` : ''}
+            )
+          </span>
+        )}
+      </div>
+      <JobBar name="Latency" job={job} unit="layers" onCancel={cancelLatencyJob} />
+      {!calibrated && !running && (
+        <p className="hint">
+          Times each layer at a few filter counts on this device ({backend || 'the active backend'}), so the
+          plan is made for the speed you will see here, not for FLOPs. Usually a few seconds to a minute.
+        </p>
+      )}
+      <div className="row">
+        <label>
+          Target{' '}
+          {latency.unit === 'speedup' ? (
+            <input
+              type="number"
+              min={1}
+              max={20}
+              step={0.1}
+              value={latency.speedup}
+              aria-label="Target speed-up (x faster)"
+              onChange={(e) => {
+                const v = Number(e.target.value);
+                if (Number.isFinite(v)) setLatencyTarget({ speedup: v });
+              }}
+            />
+          ) : (
+            <input
+              type="number"
+              min={0}
+              step={0.1}
+              value={latency.ms > 0 ? latency.ms : (latency.calibrated?.baselineMs ?? 0) / 2}
+              aria-label="Target latency (ms)"
+              onChange={(e) => {
+                const v = Number(e.target.value);
+                if (Number.isFinite(v)) setLatencyTarget({ ms: v });
+              }}
+            />
+          )}{' '}
+          <select
+            value={latency.unit}
+            aria-label="Latency target unit"
+            onChange={(e) => setLatencyTarget({ unit: e.target.value as 'speedup' | 'ms' })}
+          >
+            <option value="speedup">x faster here</option>
+            <option value="ms">ms per image</option>
+          </select>
+        </label>
+      </div>
+    </div>
+  );
+}
+
+/** What the latency plan is predicted to reach, "Apply as ticks", then "Measure": predicted vs measured. */
+function LatencyReach() {
+  const session = useWorkbench((s) => s.session);
+  const scores = useWorkbench((s) => s.scores);
+  const normalize = useWorkbench((s) => s.analysis.normalize);
+  const settings = useWorkbench((s) => s.analysis.autoPlan);
+  const latency = useWorkbench((s) => s.latency);
+  const plan = useWorkbench((s) => s.plan);
+  const key = useWorkbench((s) => s.planKey);
+  const job = useWorkbench((s) => s.jobs.latency);
+  const r = useMemo(
+    () => previewLatencyPlan(session, scores, normalize, settings, latency),
+    [session, scores, normalize, settings, latency],
+  );
+  const measured = session ? latency.measured[measuredKey(session.id, key)] : undefined;
+  const predictedNow = useMemo(() => predictLatency(session, plan), [session, plan, latency.calibrated]); // eslint-disable-line react-hooks/exhaustive-deps
+  return (
+    <>
+      {r && 'error' in r && <p role="alert">{r.error}</p>}
+      {r && !('error' in r) && (
+        <>
+          <table className="auto-plan-reach" aria-label="What the latency plan reaches">
+            <thead>
+              <tr>
+                <th />
+                <th scope="col">Now</th>
+                <th scope="col">With the plan</th>
+                <th scope="col">Change</th>
+              </tr>
+            </thead>
+            <tbody>
+              <tr>
+                <th scope="row">Latency here (predicted)</th>
+                <td>{ms(r.baselineMs)}</td>
+                <td data-testid="reach-latency" data-value={r.predictedMs}>
+                  {ms(r.predictedMs)}
+                </td>
+                <td data-testid="reach-speedup" data-value={r.predictedSpeedup}>
+                  {r.predictedSpeedup.toFixed(2)}x faster
+                </td>
+              </tr>
+              <tr>
+                <th scope="row">Parameters</th>
+                <td>{formatCount(r.baseline.params)}</td>
+                <td>{formatCount(r.reached.params)}</td>
+                <td>-{formatPercent(r.removed.params)}</td>
+              </tr>
+              <tr>
+                <th scope="row">FLOPs</th>
+                <td>{formatCount(r.baseline.flops)}</td>
+                <td>{formatCount(r.reached.flops)}</td>
+                <td>-{formatPercent(r.removed.flops)}</td>
+              </tr>
+            </tbody>
+          </table>
+          {!r.met && (
+            <p className="notice" role="status">
+              The limits (max ratio per group, layers left alone, one filter kept per layer, filter counts
+              this device runs badly) stop short of the target: {ms(r.targetMs)}.
+            </p>
+          )}
+        </>
+      )}
+      <div className="row">
+        <button type="button" disabled={!r || 'error' in r} onClick={applyLatencyPlan}>
+          Apply as ticks
+        </button>
+        <button
+          type="button"
+          disabled={job.status === 'running' || !session}
+          onClick={() => void measurePlanLatency()}
+        >
+          Measure
+        </button>
+      </div>
+      {measured && (
+        <p role="status" data-testid="latency-measured" data-value={measured.medianMs}>
+          The plan on screen, here: predicted {measured.predictedMs === null ? '—' : ms(measured.predictedMs)}
+          , measured {ms(measured.medianMs)} ({ms(measured.minMs)}–{ms(measured.maxMs)}, {measured.repeats}{' '}
+          runs alternated with the original at {ms(measured.baselineMs)}:{' '}
+          {(measured.baselineMs / measured.medianMs).toFixed(2)}x faster).
+        </p>
+      )}
+      {!measured && predictedNow !== null && (
+        <p className="hint">
+          The plan on screen is predicted at {ms(predictedNow)} here; Measure times it against the original.
+        </p>
+      )}
+    </>
   );
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page, type Route } from '@playwright/test';
 import { unzipSync, zipSync } from 'fflate';
@@ -150,4 +150,27 @@ test('while a file opens, the page answers clicks and offers Cancel, which keeps
   await expect(page.getByRole('img', { name: /^conv2d filter importance: 8 filters/ })).toBeVisible({
     timeout: 60_000,
   });
+});
+
+test('NaN weights open with a warning naming the layer; a sample set with labels past the outputs is refused by name', async ({
+  page,
+}) => {
+  await page.goto('/?backend=wasm');
+  await openSampleWithTicks(page);
+  const bad = join(import.meta.dirname, '..', 'test', 'bad-files');
+  await dropFiles(page, [
+    {
+      name: 'plss-label-past-outputs.plss',
+      bytes: readFileSync(join(bad, 'samples', 'plss-label-past-outputs.plss')),
+    },
+  ]);
+  await expect(loadError(page)).toHaveAttribute('data-code', 'BAD_SAMPLES');
+  await expect(loadError(page)).toContainText('plss-label-past-outputs.plss');
+  await expectSampleAsLeft(page);
+  const dir = join(bad, 'config', 'nan-weights');
+  await dropFiles(
+    page,
+    readdirSync(dir).map((f) => ({ name: f, bytes: readFileSync(join(dir, f)) })),
+  );
+  await expect(page.getByTestId('model-warnings')).toContainText('NaN');
 });

@@ -18,6 +18,7 @@ import { readSourceStorage } from '../core/io/tfjs-format';
 import { expandArchives } from '../core/io/open-model';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { parseSampleSet, SAMPLE_SET_MAGIC } from '../core/evaluate/sample-set';
+import { checkSamplesFit, samplesModelOf } from '../core/evaluate/samples-fit';
 import { evaluateModels, topOneAgreement } from '../core/evaluate/evaluate';
 import {
   getModel,
@@ -135,6 +136,7 @@ export async function openFiles(
           ir: opened.ir,
           graph: opened.graph,
           bytes: filesBytes(modelFiles),
+          warnings: opened.warnings ?? [],
         },
         // Downloads keep the storage the model came in (a uint8 model.json comes back uint8).
         exportQuantize: defaultQuantization(source),
@@ -150,6 +152,19 @@ export async function openFiles(
     const sampleFile = sampleFiles[0];
     if (sampleFile) {
       const parsed = parseSampleSet(sampleFile.bytes, sampleFile.path);
+      // Empty sets, labels past the model's outputs and a wrong input size are refused by name.
+      const ir = sessionPatch.session?.ir ?? get().session?.ir;
+      if (ir) {
+        checkSamplesFit(
+          {
+            count: parsed.count,
+            shape: [parsed.height, parsed.width, parsed.channels],
+            labels: parsed.labels,
+          },
+          samplesModelOf(ir),
+          sampleFile.path,
+        );
+      }
       const sid = putSampleSet(parsed);
       samplePatch = {
         sampleSet: {

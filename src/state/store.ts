@@ -26,6 +26,8 @@ export interface SessionSlice {
   files: string[];
   /** Bytes of those files, what "smaller" is measured against. */
   bytes?: number;
+  /** What the loader warned about (NaN/Inf weights by layer, layers tfjs cannot build). */
+  warnings?: string[];
   ir: ModelIR;
   graph: ChannelGraph;
 }

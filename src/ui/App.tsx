@@ -11,7 +11,7 @@ import { installLeaveGuard, startAutosave } from '../state/persist';
 import { Header } from './components/Header';
 import { StartPage } from './components/StartPage';
 import { Workbench } from './components/Workbench';
-import { LoadError } from './components/LoadError';
+import { LoadError, ModelWarnings } from './components/LoadError';
 
 /** The whole page: header, errors, then the start page or the workbench; the page is a drop target. */
 export function App() {
@@ -79,6 +79,7 @@ export function App() {
       {session && <TotalsPanel />}
       <main>
         <LoadError />
+        <ModelWarnings />
         <PendingSamplesBar />
         {loading && (
           <p role="status" className="loading">

@@ -75,22 +75,24 @@ export function Inspector() {
         </>
       )}
       <h3>Layers that shrink with it</h3>
-      <table aria-label="Coupled layers">
-        <tbody>
-          {layers.map((name) => {
-            const l = byName.get(name);
-            const roles = [...new Set(group.members.filter((m) => m.layer === name).map((m) => m.role))];
-            return (
-              <tr key={name}>
-                <th scope="row">{name}</th>
-                <td>{l?.className}</td>
-                <td>{l ? formatShape(l.outputShape) : ''}</td>
-                <td className="hint">{roles.join(', ')}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <div className="table-scroll">
+        <table aria-label="Coupled layers">
+          <tbody>
+            {layers.map((name) => {
+              const l = byName.get(name);
+              const roles = [...new Set(group.members.filter((m) => m.layer === name).map((m) => m.role))];
+              return (
+                <tr key={name}>
+                  <th scope="row">{name}</th>
+                  <td>{l?.className}</td>
+                  <td>{l ? formatShape(l.outputShape) : ''}</td>
+                  <td className="hint">{roles.join(', ')}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

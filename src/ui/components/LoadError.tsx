@@ -19,3 +19,23 @@ export function LoadError() {
     </div>
   );
 }
+
+/** What the loader warned about for the open model (NaN/Inf weights by layer, layers tfjs cannot build). */
+export function ModelWarnings() {
+  const session = useWorkbench((s) => s.session);
+  const warnings = session?.warnings ?? [];
+  if (warnings.length === 0) return null;
+  return (
+    <div role="status" className="warning" data-testid="model-warnings">
+      <strong>
+        {session!.name} opened with {warnings.length === 1 ? 'a warning' : `${warnings.length} warnings`}:
+      </strong>
+      <ul>
+        {warnings.slice(0, 8).map((w) => (
+          <li key={w}>{w}</li>
+        ))}
+        {warnings.length > 8 && <li>… and {warnings.length - 8} more</li>}
+      </ul>
+    </div>
+  );
+}

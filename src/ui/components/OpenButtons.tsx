@@ -8,10 +8,10 @@ export function OpenButtons({ compact = false }: { compact?: boolean }) {
   return (
     <div className={`open-buttons${compact ? ' compact' : ''}`}>
       <button type="button" onClick={() => void openSample()}>
-        Open the sample
+        {compact ? 'Sample' : 'Open the sample'}
       </button>
       <label className="button">
-        Choose files…
+        {compact ? 'Files…' : 'Choose files…'}
         <input
           type="file"
           multiple
@@ -26,7 +26,7 @@ export function OpenButtons({ compact = false }: { compact?: boolean }) {
         />
       </label>
       <label className="button">
-        Choose a folder…
+        {compact ? 'Folder…' : 'Choose a folder…'}
         <input
           ref={folderInput}
           type="file"

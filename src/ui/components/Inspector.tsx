@@ -83,10 +83,13 @@ export function Inspector() {
               const roles = [...new Set(group.members.filter((m) => m.layer === name).map((m) => m.role))];
               return (
                 <tr key={name}>
-                  <th scope="row">{name}</th>
-                  <td>{l?.className}</td>
+                  <th scope="row">
+                    {name}
+                    <span className="inspector-sub">
+                      {l?.className} · {roles.join(', ')}
+                    </span>
+                  </th>
                   <td>{l ? formatShape(l.outputShape) : ''}</td>
-                  <td className="hint">{roles.join(', ')}</td>
                 </tr>
               );
             })}

@@ -36,6 +36,15 @@ import {
 import { openModelAt } from './inputs';
 import { checkOutput, writeOutputFile, writeOutputFiles } from '../node/write-output';
 import { modelFingerprint } from '../core/io/fingerprint';
+import {
+  LATENCY_FLAG_HELP,
+  LATENCY_FLAG_OPTIONS,
+  latencyLine,
+  parseLatencyFlags,
+  planToLatency,
+  type LatencyReport,
+} from './latency-flags';
+import type { LatencyTarget } from '../core/plan/latency-plan';
 
 /** A mistake on the command line: exit code 2. */
 export class UsageError extends Error {}
@@ -57,6 +66,7 @@ export const PLAN_FLAG_OPTIONS = {
   keep: { type: 'string', multiple: true },
   remove: { type: 'string', multiple: true },
   'layer-ratio': { type: 'string', multiple: true },
+  ...LATENCY_FLAG_OPTIONS,
 } as const;
 
 /** The flags as `parseArgs` returns them. */
@@ -76,6 +86,8 @@ export interface PlanFlags {
   keep?: string[] | undefined;
   remove?: string[] | undefined;
   'layer-ratio'?: string[] | undefined;
+  'target-latency'?: string | undefined;
+  'target-speedup'?: string | undefined;
 }
 
 /** One `--keep conv1=20`, `--remove conv1=44` or `--layer-ratio conv2=0.5`. */
@@ -102,6 +114,8 @@ export interface PlanSettings {
   layers: LayerSpec[];
   /** Whether a global flag was given next to `layers` (then it plans the layers not named). */
   global: boolean;
+  /** `--target-latency` / `--target-speedup` (latency-flags.ts). */
+  latency?: LatencyTarget;
 }
 
 export const PRUNE_PLAN_HELP = `      Choosing the filters (instead of --plan):
@@ -123,6 +137,7 @@ export const PRUNE_PLAN_HELP = `      Choosing the filters (instead of --plan):
                               (each repeatable; a layer is named by any producer of its group).
                               Naming layers leaves every other layer alone, unless --ratio,
                               --global or --target-* is also given: that then plans the others.
+${LATENCY_FLAG_HELP}
         --samples <set.plss>  the sample set data-based criteria are computed on
         --max-samples <n>     use only the first n samples for scoring
       The summary (--json) states the parameters and FLOPs reached and whether a target was met.`;
@@ -242,8 +257,15 @@ export function parsePlanFlags(v: PlanFlags): PlanSettings {
     if (seen.has(l.layer)) throw new UsageError(`Layer '${l.layer}' is named twice (${l.flag}).`);
     seen.add(l.layer);
   }
+  const latency = parseLatencyFlags(v, (message) => new UsageError(message));
+  if (latency && (target !== null || layers.length > 0 || v.plan !== undefined || v.ratio !== undefined)) {
+    throw new UsageError(
+      '--target-latency / --target-speedup plan every layer to a latency; leave out --plan, --ratio, --global, --target-params/-flops and per-layer flags.',
+    );
+  }
   const global = v.ratio !== undefined || v.global === true || target !== null;
   return {
+    ...(latency ? { latency } : {}),
     criterion,
     ratio,
     normalize,
@@ -405,6 +427,8 @@ export interface PlanReport {
   removedShare: { params: number; flops: number; channels: number };
   /** False when max-ratio, round-to, ignored layers or one kept filter per layer stop short of the target. */
   met: boolean;
+  /** A latency target's prediction (and, after `prune`, measurement): latency-flags.ts. */
+  latency?: LatencyReport;
 }
 
 /** The plan the flags describe for model `m`, and the report of what it reaches. */
@@ -413,6 +437,19 @@ export async function planFromFlags(
   s: PlanSettings,
 ): Promise<{ plan: PruningPlan; report: PlanReport }> {
   const raw = await scoresFor(m, s.criterion, s.samples, s.maxSamples);
+  if (s.latency) {
+    const r = await planToLatency(m, s.latency, raw, s.normalize, s.options);
+    r.plan.note = `${r.plan.note ?? 'latency'} by ${s.criterion} (${s.normalize})`;
+    const report: PlanReport = {
+      criterion: s.criterion,
+      mode: 'global',
+      normalize: s.normalize,
+      removedShare: r.removed,
+      met: r.met,
+      latency: r.latency,
+    };
+    return { plan: r.plan, report };
+  }
   if (s.layers.length === 0) return planFromScores(m, s, raw);
   const named = planLayerSpecs(m, raw, s.layers, s.options);
   const words = s.layers.map((l) => l.flag.replace(/^--/, '')).join(', ');
@@ -511,6 +548,9 @@ export function reportLine(r: PlanReport): string {
   const what = r.target
     ? `Global ${r.target.kind === 'flops' ? 'FLOPs' : r.target.kind} target ${pct(r.target.fraction)} by ${r.criterion} (${r.normalize ?? 'mean'})${r.met ? '' : ' NOT MET (limits)'}`
     : `Per layer by ${r.criterion}`;
+  if (r.latency) {
+    return `${latencyLine(r.latency)}${r.met ? '' : ' NOT MET (limits)'}\nBy ${r.criterion} (${r.normalize ?? 'mean'}): removed ${pct(r.removedShare.params)} of the parameters, ${pct(r.removedShare.flops)} of the FLOPs.`;
+  }
   return `${what}: removed ${pct(r.removedShare.params)} of the parameters, ${pct(r.removedShare.flops)} of the FLOPs.`;
 }
 

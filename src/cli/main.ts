@@ -19,6 +19,7 @@ import { bytesLine, parseFormat, parseQuantize, writeModelOutput } from './outpu
 import { checkOutput, OutputExistsError } from '../node/write-output';
 import { initNodeBackend } from '../node/tf-node';
 import { FINETUNE_HELP, finetune, readSamples, warnSamples } from './recover-commands';
+import { measureLatencyAfter } from './latency-flags';
 import {
   PLAN_FLAG_OPTIONS,
   PLAN_HELP,
@@ -214,6 +215,9 @@ async function prune(args: string[]): Promise<void> {
   const after = cost.evaluate(plan);
   const { artifacts } = applyPlan(m.artifacts, plan, m.ir, m.graph);
   const files = await writeModelOutput(values.out, artifacts, format, quantize, m.artifacts, force, m.files);
+  // A latency target: measure what the prediction promised (latency-flags.ts).
+  if (report?.latency)
+    report = { ...report, latency: await measureLatencyAfter(m.artifacts, artifacts, report.latency) };
   const written = files.reduce((n, f) => n + f.bytes.byteLength, 0);
   const summary = {
     out: values.out,

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
+import { PNG } from 'pngjs';
 import { openModelFiles } from '../src/core/io/open-model';
+import { dropFiles } from './helpers';
 
 async function paramsAfter(page: Page): Promise<number> {
   return Number(await page.getByTestId('total-parameters').locator('td').nth(1).getAttribute('data-value'));
@@ -176,4 +178,21 @@ test('Cancel during BatchNorm re-estimation stops it and keeps the weights as th
   // It can run again to the end afterwards.
   await page.getByRole('button', { name: 'Re-estimate BatchNorm' }).click();
   await expect(page.getByText(/BatchNorm re-estimated in 2 layers/)).toBeVisible();
+});
+
+test('images dropped on an open model ask before they become its sample set', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await page.getByRole('button', { name: 'Open the sample' }).click();
+  await expect(page.getByText(/Sample set: mnist-heldout\.plss, 2000 images/)).toBeVisible();
+  const png = new PNG({ width: 28, height: 28 });
+  const bytes = new Uint8Array(PNG.sync.write(png));
+  await dropFiles(page, [{ name: 'stray.png', bytes }]);
+  const ask = page.getByRole('alertdialog', { name: 'Use the dropped images as samples?' });
+  await expect(ask).toContainText('stray.png');
+  await ask.getByRole('button', { name: 'Cancel' }).click();
+  await expect(ask).toHaveCount(0);
+  await expect(page.getByText(/Sample set: mnist-heldout\.plss, 2000 images/)).toBeVisible();
+  await dropFiles(page, [{ name: 'stray.png', bytes }]);
+  await ask.getByRole('button', { name: 'Use as sample set' }).click();
+  await expect(page.getByText(/Sample set: stray\.png, 1 images/)).toBeVisible();
 });

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { inceptionV3 } from '../src/core/testing/bench-models';
 import { artifactsFromLayersModel } from '../src/core/io/tf-artifacts';
 import { writeTfjsModel } from '../src/core/io/export-tfjs';
+import { dropFiles } from './helpers';
 
 /** Screenshots of each main state, for people to look at (README: "Screenshots"). */
 const SHOTS = join(import.meta.dirname, 'screenshots');
@@ -169,4 +170,19 @@ test('an InceptionV3-size model: the navigator finds a layer, jumps to it, and o
   await noSidewaysScroll(page);
   await page.screenshot({ path: join(SHOTS, 'inception-search.png') });
   expect(last).not.toBe('');
+});
+
+test('a drop says what it was taken as: model and sample set, or a plan file', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  await page.getByRole('button', { name: 'Open the sample' }).click();
+  await expect(page.getByTestId('drop-info')).toHaveText(
+    /Opened mnist-cnn \(bundled sample\) as the model and mnist-heldout\.plss as the sample set\./,
+  );
+  const plan = JSON.stringify({ version: 1, remove: { conv1: [0, 1] } });
+  await dropFiles(page, [{ name: 'my-plan.json', bytes: new TextEncoder().encode(plan) }]);
+  await expect(page.getByTestId('drop-info')).toHaveText(/Opened my-plan\.json as a plan\./);
+  await expect(page.getByTestId('status-conv1')).toHaveText('2 of 16 selected in conv1');
+  await expect(page.getByRole('region', { name: 'History' }).locator('[aria-current="step"]')).toContainText(
+    'open plan file my-plan.json',
+  );
 });

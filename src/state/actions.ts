@@ -30,6 +30,7 @@ import {
   releaseSampleSet,
 } from './registry';
 import { useWorkbench } from './store';
+import { openPlanFile } from './export-actions';
 import { initBackend } from './tf-runtime';
 import { chooseCriterion, frameYielder, scoresForOpen } from './analysis-actions';
 import { openImageFiles, splitImageFiles, imageFolderName } from './recover-actions';
@@ -38,6 +39,13 @@ import { resetJobs, runJob } from './jobs';
 import { rememberModelFiles, rememberSampleFiles, restoreSession } from './persist';
 
 const set = useWorkbench.setState;
+
+/** A PruneLab plan file: JSON with `version` and `remove`, and no model topology. */
+function isPlanFile(f: InputFile): boolean {
+  if (f.bytes.length > 32 * 1024 * 1024 || f.bytes[0] !== 0x7b) return false;
+  const head = new TextDecoder().decode(f.bytes.subarray(0, 4096));
+  return /"remove"\s*:/.test(head) && /"version"\s*:/.test(head) && !/"modelTopology"/.test(head);
+}
 
 /** Sniffs a `.plss` sample set by its magic bytes, whatever the file is called. */
 function isSampleSetFile(bytes: Uint8Array): boolean {
@@ -90,6 +98,13 @@ export async function openFiles(
   opts: OpenOptions = {},
 ): Promise<boolean> {
   const names = files.map((f) => f.path);
+  // A saved plan dropped on an open model is opened as a plan (sniffed by content, not by name).
+  const planFiles = get().session ? files.filter(isPlanFile) : [];
+  if (planFiles.length > 0 && planFiles.length === files.length) {
+    const ok = planFiles.every((f) => openPlanFile(new TextDecoder().decode(f.bytes), f.path));
+    if (ok) set({ dropInfo: `Opened ${planFiles.map((f) => f.path).join(', ')} as a plan.` });
+    return ok;
+  }
   const sampleFiles = files.filter((f) => isSampleSetFile(f.bytes));
   // Images (sniffed by content), zips of images and their labels files make an image sample set.
   const { images: imageFiles, rest } = splitImageFiles(files.filter((f) => !isSampleSetFile(f.bytes)));
@@ -184,7 +199,18 @@ export async function openFiles(
     if (sessionPatch.session || samplePatch.sampleSet)
       resetJobs(['preview', 'compare', 'bn', 'finetune', 'export']);
     // The session this one replaces stays in the browser, under Recent sessions (persist.ts).
-    set({ ...sessionPatch, ...samplePatch, loading: null, pendingSamples: null });
+    const taken = [
+      sessionPatch.session ? `${sessionPatch.session.name} as the model` : '',
+      samplePatch.sampleSet ? `${samplePatch.sampleSet.name} as the sample set` : '',
+      imageFiles.length ? `${imageFiles.length} images as the sample set` : '',
+    ].filter(Boolean);
+    set({
+      ...sessionPatch,
+      ...samplePatch,
+      loading: null,
+      pendingSamples: null,
+      dropInfo: taken.length ? `Opened ${taken.join(' and ')}.` : null,
+    });
     if (sessionPatch.session)
       rememberModelFiles(sessionPatch.session.uid, sessionPatch.session.name, modelFiles);
     if (sampleFile && samplePatch.sampleSet) rememberSampleFiles('plss', sampleFile.path, [sampleFile]);
@@ -195,7 +221,7 @@ export async function openFiles(
     if (opening !== controller) return false; // superseded by a newer open
     const code = isModelLoadError(e) ? e.code : 'ERROR';
     const message = e instanceof Error ? e.message : String(e);
-    set({ loading: null, loadError: { code, message, files: names } });
+    set({ loading: null, loadError: { code, message, files: names }, dropInfo: null });
     return false;
   } finally {
     if (opening === controller) opening = null;

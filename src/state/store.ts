@@ -122,6 +122,8 @@ export interface WorkbenchState {
   canvasTab: CanvasTab;
   /** Navigator search text and filter. */
   navigator: { query: string; filter: 'all' | 'prunable' | 'selected' | 'frozen' };
+  /** What the last drop or pick was taken as ("model mnist-cnn", "sample set digits", "plan p.json"). */
+  dropInfo: string | null;
   /** The help overlay (keyboard shortcuts) is open. */
   helpOpen: boolean;
   /** Files dropped on an open model that could be its sample set: the page asks first. */
@@ -167,6 +169,7 @@ export const useWorkbench = create<WorkbenchState>()(() => ({
   canvasTab: 'filters',
   navigator: { query: '', filter: 'all' },
   helpOpen: false,
+  dropInfo: null,
   anchor: null,
   focusLayer: null,
   focusChannel: null,

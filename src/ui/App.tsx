@@ -11,7 +11,7 @@ import { installLeaveGuard, startAutosave } from '../state/persist';
 import { Header } from './components/Header';
 import { StartPage } from './components/StartPage';
 import { Workbench } from './components/Workbench';
-import { LoadError, ModelWarnings } from './components/LoadError';
+import { DropInfo, LoadError, ModelWarnings } from './components/LoadError';
 
 /** The whole page: header, errors, then the start page or the workbench; the page is a drop target. */
 export function App() {
@@ -80,6 +80,7 @@ export function App() {
       <main>
         <LoadError />
         <ModelWarnings />
+        <DropInfo />
         <PendingSamplesBar />
         {loading && (
           <p role="status" className="loading">

@@ -39,3 +39,17 @@ export function ModelWarnings() {
     </div>
   );
 }
+
+/** What the last drop was taken as (model, sample set, plan), until the next one. */
+export function DropInfo() {
+  const info = useWorkbench((s) => s.dropInfo);
+  if (!info) return null;
+  return (
+    <p role="status" className="drop-info" data-testid="drop-info">
+      {info}{' '}
+      <button type="button" className="link" onClick={() => useWorkbench.setState({ dropInfo: null })}>
+        Dismiss
+      </button>
+    </p>
+  );
+}

@@ -525,3 +525,13 @@ function onInputsChanged(s: WorkbenchState, prev: WorkbenchState): void {
 useWorkbench.subscribe((s, prev) => {
   if (s.session?.id !== prev.session?.id || s.sampleSet?.id !== prev.sampleSet?.id) onInputsChanged(s, prev);
 });
+
+// One criterion choice: the analysis panels follow the toolbar's criterion; each can still pick
+// another for a comparison, and says so.
+useWorkbench.subscribe((s, prev) => {
+  if (s.criterion === prev.criterion) return;
+  patchAnalysis((a) => ({
+    sensitivity: { ...a.sensitivity, settings: { ...a.sensitivity.settings, criterion: s.criterion } },
+    sweep: { ...a.sweep, criterion: s.criterion },
+  }));
+});

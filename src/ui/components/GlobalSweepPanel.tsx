@@ -2,7 +2,7 @@ import { memo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import { NORMALIZATIONS } from '../../core/scoring';
 import type { SweepResult, SweepSeries } from '../../core/sensitivity';
-import { cancelJob, runSweep, setSweepCriterion } from '../../state/analysis-actions';
+import { cancelJob, labelOf, runSweep, setSweepCriterion } from '../../state/analysis-actions';
 import { useWorkbench } from '../../state/store';
 import { formatCount, formatPercent } from '../format';
 import { CriterionSelect, LINE_COLOURS } from './CriterionSelect';
@@ -72,6 +72,7 @@ const SweepChart = memo(function SweepChart({ result }: { result: SweepResult })
 export function GlobalSweepPanel() {
   const sampleSet = useWorkbench((s) => s.sampleSet);
   const sweep = useWorkbench((s) => s.analysis.sweep);
+  const shownCriterion = useWorkbench((s) => s.criterion);
   const sweepJob = useWorkbench((s) => s.jobs.sweep);
   const normalize = useWorkbench((s) => s.analysis.normalize);
   const result = sweep.result;
@@ -94,6 +95,11 @@ export function GlobalSweepPanel() {
             onChange={setSweepCriterion}
           />
         </label>
+        <span className="hint">
+          {sweep.criterion === shownCriterion
+            ? 'the same as the heatmaps'
+            : `the heatmaps show ${labelOf(shownCriterion)}`}
+        </span>
         <button
           type="button"
           disabled={!sampleSet || sweepJob.status === 'running'}

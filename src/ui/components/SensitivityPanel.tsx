@@ -103,6 +103,7 @@ export function SensitivityPanel() {
   const session = useWorkbench((s) => s.session);
   const sampleSet = useWorkbench((s) => s.sampleSet);
   const sens = useWorkbench((s) => s.analysis.sensitivity);
+  const shownCriterion = useWorkbench((s) => s.criterion);
   const sensJob = useWorkbench((s) => s.jobs.sensitivity);
   const { settings } = sens;
   const [ratioText, setRatioText] = useState(settings.ratios.map(pct).join(', '));
@@ -137,6 +138,11 @@ export function SensitivityPanel() {
             onChange={(criterion) => setSensitivitySettings({ criterion })}
           />
         </label>
+        <span className="hint" data-testid="sens-criterion-note">
+          {settings.criterion === shownCriterion
+            ? 'the same as the heatmaps'
+            : `the heatmaps show ${labelOf(shownCriterion)}`}
+        </span>
         <label>
           <input
             type="radio"

@@ -1,6 +1,9 @@
 /**
  * `npm run bench`: prints a table of the figures the workbench issue asks for, in Node on the wasm
  * backend (the page's backend on machines without a GPU). Not a test: nothing here asserts.
+ * Comparisons alternate their sides (A B A B, REPEATS >= 5, default 7) and print median, spread and
+ * ratio (issue 13: one non-alternated measurement swung 90-128% run to run). `BENCH_ONLY=latency`
+ * skips the criteria and graph rows; `BENCH_MODELS=MobileNetV2` limits the latency rows to one model.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +21,7 @@ import type { PruningPlan } from '../src/core/plan/plan';
 import { benchGraphs } from './bench-graphs';
 import { deepCnn } from './deep-cnn';
 import { benchCriteria } from './bench-criteria';
+import { benchLatency } from './bench-latency';
 
 const root = join(import.meta.dirname, '..');
 const rows: [string, string, string][] = [];
@@ -37,6 +41,31 @@ async function time(fn: () => unknown, reps = 5): Promise<number> {
     ts.push(performance.now() - t0);
   }
   return median(ts);
+}
+
+/** Repeats for every A/B comparison (>= 5). */
+const REPEATS = Math.max(5, Number(process.env.REPEATS ?? 7));
+
+/**
+ * Times several functions alternately: one warm-up of each, then `reps` rounds of A B (C ...), so
+ * drift on a shared machine hits every side alike. Returns each side's samples in ms.
+ */
+async function alternate(fns: (() => unknown)[], reps: number): Promise<number[][]> {
+  for (const fn of fns) await fn();
+  const out = fns.map(() => [] as number[]);
+  for (let r = 0; r < reps; r++) {
+    for (const [i, fn] of fns.entries()) {
+      const t0 = performance.now();
+      await fn();
+      out[i]!.push(performance.now() - t0);
+    }
+  }
+  return out;
+}
+
+/** "min-max ms" of samples. */
+function spreadOf(xs: number[]): string {
+  return `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)} ms`;
 }
 
 function row(what: string, value: string, target = ''): void {
@@ -88,16 +117,19 @@ async function main(): Promise<void> {
       tf.dispose([x, ya, yb]);
     }
   };
-  const tPlain = await time(plainPredict, 3);
-  const tPreview = await time(() => evaluateModels([original, pruned], set, { batchSize: batch }), 3);
+  // Alternated (A B A B, after a warm-up of each), so drift on a shared machine hits both alike.
+  const [plain, preview] = await alternate(
+    [plainPredict, () => evaluateModels([original, pruned], set, { batchSize: batch })],
+    REPEATS,
+  );
   const ips = (t: number) => ((2 * set.count) / (t / 1000)).toFixed(0);
   row(
-    `preview: plain model.predict, 2 models x ${set.count} images, batch ${batch}`,
-    `${ips(tPlain)} images/s`,
+    `preview: plain model.predict, 2 models x ${set.count} images, batch ${batch} (median of ${REPEATS}, spread)`,
+    `${ips(median(plain!))} images/s (${spreadOf(plain!)})`,
   );
   row(
-    'preview: evaluateModels (accuracy + agreement)',
-    `${ips(tPreview)} images/s (${((tPlain / tPreview) * 100).toFixed(0)}% of plain throughput)`,
+    'preview: evaluateModels (accuracy + agreement), alternated with plain',
+    `${ips(median(preview!))} images/s (${spreadOf(preview!)}); ratio ${(median(plain!) / median(preview!)).toFixed(2)} of plain`,
     'within 10% of plain',
   );
   original.dispose();
@@ -147,8 +179,11 @@ async function main(): Promise<void> {
     'under 16 ms',
   );
 
-  await benchGraphs(row, time);
-  await benchCriteria(row, time);
+  if (process.env.BENCH_ONLY !== 'latency') {
+    await benchGraphs(row, time);
+    await benchCriteria(row, time);
+  }
+  await benchLatency(row);
 
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length)), 20];
   const line = (a: string, b: string, c: string) =>

@@ -9,10 +9,11 @@
  * `a` and on its output axis by group `b` (a conv between two groups) is predicted as
  * `t0 * f_in * f_out`, each factor `1 + sum over that axis's groups of (t(k)/t0 - 1)`: exact for a cost
  * bilinear in input and output channels, additive where groups share an axis (a concatenation).
- * The model's latency for a plan is `baselineMs + scale * sum over layers of (t(plan) - t0)`, where
- * `scale = baselineMs / layerSumMs` (clamped to 0.5..1.5) corrects for layers timed alone running
- * slower than inside the model: without it, plans on MobileNetV2 (wasm) came out 15-25% faster on
- * paper than measured.
+ * The model's latency for a plan is `baselineMs + scale * sum over layers of (t(plan) - t0)`. Layers
+ * timed alone shrink more with their channels than inside the model (on MobileNetV2, wasm, plain
+ * sums predicted 15-25% more speed-up than measured), so `scale` is fitted to one check run of the
+ * real model pruned ~30% everywhere (`check`, NetAdapt measures its proposals the same way), within
+ * 0.2..2; without a check, `baselineMs / layerSumMs` (within 0.5..1.5).
  *
  * Example: `makeLatencyModel(cal, graph).predict({version: 1, remove: {conv1: [0, 1, 2, 3]}})`
  * interpolates each layer's curve at conv1's kept count (piecewise-linear between measured counts).
@@ -72,6 +73,11 @@ export interface LatencyCalibration {
    * MobileNetV2 on wasm), so the deltas are scaled by `baselineMs / layerSumMs`.
    */
   layerSumMs: number;
+  /**
+   * A check run on the real model: every calibrated group pruned to `kept`, measured at `ms` against
+   * the original's `baselineMs`, alternated. When present, the deltas are scaled to match it.
+   */
+  check?: { kept: Record<string, number>; ms: number; baselineMs: number };
   warmup: number;
   repeats: number;
   groups: GroupCalibration[];
@@ -186,7 +192,7 @@ export function makeLatencyModel(cal: LatencyCalibration, graph: ChannelGraph): 
     }
   });
 
-  const scale =
+  let scale =
     cal.layerSumMs > 0 && cal.baselineMs > 0
       ? Math.min(1.5, Math.max(0.5, cal.baselineMs / cal.layerSumMs))
       : 1;
@@ -211,6 +217,18 @@ export function makeLatencyModel(cal: LatencyCalibration, graph: ChannelGraph): 
     }
     return total * scale;
   };
+
+  if (cal.check) {
+    const kept = new Map<number, number>();
+    for (const [producer, k] of Object.entries(cal.check.kept)) {
+      const id = graph.groupByProducer[producer];
+      if (id !== undefined) kept.set(id, k);
+    }
+    scale = 1;
+    const raw = delta(kept, layers.keys());
+    const measured = cal.check.ms - cal.check.baselineMs;
+    if (raw < 0 && measured < 0) scale = Math.min(2, Math.max(0.2, measured / raw));
+  }
 
   const keptOf = (plan: PruningPlan): Map<number, number> => {
     const kept = new Map<number, number>();
@@ -244,4 +262,27 @@ export function makeLatencyModel(cal: LatencyCalibration, graph: ChannelGraph): 
         .map((k) => ({ kept: k, ms: cal.baselineMs + delta(new Map([[id, k]]), which) }));
     },
   };
+}
+
+/**
+ * The calibration with its check replaced by a measured plan (NetAdapt measures each proposal): the
+ * deltas are then scaled so that this plan is predicted at `measuredMs`, which fits the model best
+ * near the operating point the user is after. `baselineMs` is the original, measured alternated with it.
+ * Example: plan to 2x, measure 1.8x, `refitToMeasurement(...)`, plan again.
+ */
+export function refitToMeasurement(
+  cal: LatencyCalibration,
+  graph: ChannelGraph,
+  plan: PruningPlan,
+  measuredMs: number,
+  baselineMs: number,
+): LatencyCalibration {
+  const kept: Record<string, number> = {};
+  for (const [producer, list] of Object.entries(plan.remove)) {
+    const id = graph.groupByProducer[producer];
+    const g = id === undefined ? undefined : graph.groups[id];
+    if (!g || !list || list.length === 0) continue;
+    kept[g.producer] = g.size - new Set(list).size;
+  }
+  return { ...cal, baselineMs, check: { kept, ms: measuredMs, baselineMs } };
 }

@@ -20,6 +20,8 @@ import { abortError } from '../errors';
 import { modelFingerprint } from '../io/fingerprint';
 import { loadLayersModelFromArtifacts, tfjsCompatibleTopology } from '../io/tf-artifacts';
 import { makeCostModel, type CostTotals } from './costs';
+import type { PruningPlan } from '../plan/plan';
+import { applyPlan } from '../surgery/apply-plan';
 import type {
   GroupCalibration,
   LatencyAxis,
@@ -179,6 +181,11 @@ export interface CalibrationOptions extends TimingOptions {
   onProgress?: (done: number, total: number, etaSeconds: number) => void;
   /** Awaited between probes so the page can paint. */
   yieldEvery?: () => Promise<void>;
+  /**
+   * Share of every chosen group to remove for the check run (default 0.3; 0: no check): that model
+   * is measured against the original, alternated, and the layer deltas are scaled to match it.
+   */
+  check?: number;
 }
 
 /** The default kept fractions calibration times each group at. */
@@ -457,11 +464,34 @@ export async function calibrateLatency(
     if (options.yieldEvery) await options.yieldEvery();
   }
 
-  // The whole model, last, when the backend is warm (a cold first run is several times slower).
+  // The whole model, last, when the backend is warm (a cold first run is several times slower); and
+  // the check: every chosen group pruned by `check`, measured against it, alternated (A B A B).
+  const share = options.check ?? 0.3;
+  const checkKept: Record<string, number> = {};
+  const checkPlan: PruningPlan = { version: 1, remove: {} };
+  if (share > 0) {
+    for (const g of chosen) {
+      const n = Math.min(g.size - 1, Math.floor(share * g.size));
+      if (n <= 0) continue;
+      checkKept[g.producer] = g.size - n;
+      checkPlan.remove[g.producer] = Array.from({ length: n }, (_, i) => i);
+    }
+  }
   const model = await loadLayersModelFromArtifacts(artifacts);
   let base: LatencySample;
+  let check: LatencyCalibration['check'];
   try {
-    base = await measureModelLatency(model, { ...options, batch, warmup: Math.max(2, options.warmup ?? 1) });
+    const timing = { ...options, batch, warmup: Math.max(2, options.warmup ?? 1) };
+    if (Object.keys(checkKept).length > 0) {
+      const pruned = await loadLayersModelFromArtifacts(applyPlan(artifacts, checkPlan, ir, graph).artifacts);
+      try {
+        const c = await compareModelLatency(model, pruned, timing);
+        base = c.a;
+        check = { kept: checkKept, ms: c.b.medianMs, baselineMs: c.a.medianMs };
+      } finally {
+        pruned.dispose();
+      }
+    } else base = await measureModelLatency(model, timing);
   } finally {
     model.dispose();
   }
@@ -507,6 +537,7 @@ export async function calibrateLatency(
     baselineMs: base.medianMs,
     baselineSpreadMs: [base.minMs, base.maxMs],
     layerSumMs,
+    ...(check ? { check } : {}),
     warmup: options.warmup ?? 1,
     repeats: options.repeats ?? 5,
     groups: groupCals,

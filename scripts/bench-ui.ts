@@ -56,6 +56,9 @@ async function stop(server: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** tsx names functions with esbuild's `__name` helper, which functions sent to the page then call. */
+const NAME_SHIM = { content: 'globalThis.__name = (f) => f;' };
+
 async function openPage(page: Page, files: string[], waitFor: RegExp): Promise<void> {
   for (let i = 0; i < 50; i++) {
     try {
@@ -183,6 +186,13 @@ async function previewAgainstPlain(page: Page): Promise<{ preview: number[]; pla
     );
   const preview = async () => {
     const t0 = Date.now();
+    if (await button.isDisabled()) {
+      const text = await page
+        .getByRole('region', { name: 'Accuracy preview' })
+        .innerText()
+        .catch(() => '');
+      throw new Error(`"Preview accuracy" is disabled: ${text.replace(/\s+/g, ' ').slice(0, 160)}`);
+    }
     await button.click();
     await page.getByTestId('acc-original').waitFor({ timeout: 120_000 });
     const ms = Date.now() - t0;
@@ -241,6 +251,7 @@ async function main(): Promise<void> {
     });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.addInitScript(NAME_SHIM);
     await openPage(
       page,
       files.map((f) => join(dir, f.path)),
@@ -256,6 +267,7 @@ async function main(): Promise<void> {
 
     // The bundled sample with its held-out digits, as a person opens it.
     const sample = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await sample.addInitScript(NAME_SHIM);
     await sample.goto(`http://127.0.0.1:${port}/?backend=wasm`);
     await sample
       .getByRole('button', { name: /Open the sample/ })

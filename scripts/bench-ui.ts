@@ -5,25 +5,25 @@
  * 1. Tick -> next painted frame on a 302-layer CNN, from `requestAnimationFrame` timestamps: a click
  *    dispatched inside a frame callback, and the timestamp of the next frame (the one after the tick's
  *    render, layout and paint), alternated in one run with idle frames (two frames, nothing done).
- * 2. Preview (click "Preview accuracy" -> figures shown) against plain `model.predict` of the same
- *    two models on the same images, batch and backend, in the same page (a second tfjs from
- *    node_modules, wasm from the app's own /wasm/), alternated, n >= 5.
+ * 2. Preview against plain `model.predict` of the same models on the same images, batches and
+ *    backend, in the same page and on the app's own tfjs (the hooks `?bench` installs,
+ *    src/state/bench-hooks.ts), alternated, n >= 5: a plan previewed before (its pruned model kept,
+ *    the original's outputs reused) against plain predict of that model; a new plan against plain
+ *    predict of the original and the pruned model.
  *
  * Every process it starts (the `vite preview` server and its children, the browser) is stopped on
  * the way out, also after an error: the server runs in its own process group, killed as a group.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { chromium, type Page } from 'playwright-core';
 import { artifactsFromLayersModel } from '../src/core/io/tf-artifacts';
 import { writeTfjsModel } from '../src/core/io/export-tfjs';
-import { parseSampleSet } from '../src/core/evaluate/sample-set';
 import { deepCnn } from './deep-cnn';
 
-const root = join(import.meta.dirname, '..');
 const REPEATS = Math.max(5, Number(process.env.REPEATS ?? 7));
 const TICKS = Number(process.env.TICKS ?? 40);
 const port = 4179;
@@ -112,111 +112,50 @@ async function tickFrames(page: Page): Promise<{ idle: number[]; tick: number[];
 }
 
 /** Preview click -> figures, alternated with plain predict of the same models, in one page. */
-async function previewAgainstPlain(page: Page): Promise<{ preview: number[]; plain: number[] } | string> {
-  await page.addScriptTag({ path: join(root, 'node_modules/@tensorflow/tfjs/dist/tf.min.js') });
-  await page.addScriptTag({
-    path: join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js'),
-  });
-  const dir = join(root, 'public/samples/mnist-cnn');
-  const modelJson = readFileSync(join(dir, 'model.json'), 'utf8');
-  const shard = readFileSync(join(dir, 'group1-shard1of1.bin')).toString('base64');
-  const set = parseSampleSet(
-    new Uint8Array(readFileSync(join(root, 'public/samples/mnist-heldout.plss'))),
-    'heldout',
-  );
-  const pixels = Buffer.from(set.pixels).toString('base64');
-  const shape = [set.height, set.width, set.channels];
-  const button = page.getByRole('button', { name: 'Preview accuracy' });
-  if ((await button.count()) === 0) return 'no "Preview accuracy" button on this page';
-  const samples: { preview: number[]; plain: number[] } = { preview: [], plain: [] };
-  // Plain predict: the original and a model with the same shapes as the pruned one are both the
-  // sample here (the page's pruned model is what the plan makes; the bound is plain predict of two).
-  const plain = () =>
-    page.evaluate(
-      async ({ modelJson, shard, pixels, shape, count }) => {
-        type TF = typeof import('@tensorflow/tfjs');
-        const g = globalThis as unknown as { tf: TF; __plain?: { models: unknown[]; x: unknown[] } };
-        const t = g.tf;
-        if (!g.__plain) {
-          (t as unknown as { wasm: { setWasmPaths(p: string): void } }).wasm.setWasmPaths('/wasm/');
-          await t.setBackend('wasm');
-          const bytes = Uint8Array.from(atob(shard), (c) => c.charCodeAt(0));
-          const json = JSON.parse(modelJson) as {
-            modelTopology: object;
-            weightsManifest: { weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[];
-          };
-          const load = () =>
-            t.loadLayersModel(
-              t.io.fromMemory({
-                modelTopology: json.modelTopology,
-                weightSpecs: json.weightsManifest.flatMap((m) => m.weights),
-                weightData: bytes.buffer,
-              }),
-            );
-          const models = [await load(), await load()];
-          const px = Uint8Array.from(atob(pixels), (c) => c.charCodeAt(0));
-          const per = shape.reduce((a, b) => a * b, 1);
-          const x: unknown[] = [];
-          for (let s = 0; s < count; s += 64) {
-            const n = Math.min(64, count - s);
-            x.push(
-              t.tensor(
-                Float32Array.from(px.subarray(s * per, (s + n) * per), (v) => v / 255),
-                [n, ...shape],
-              ),
-            );
-          }
-          g.__plain = { models, x };
+interface PreviewRuns {
+  /** Preview of a plan already previewed (its pruned model kept, the original's outputs reused). */
+  again: number[];
+  /** Plain predict of the same pruned model, same batches, same backend. */
+  plainPruned: number[];
+  /** Preview of a new plan (apply + build + evaluate the pruned model). */
+  fresh: number[];
+  /** Plain predict of the original and the pruned model, as a preview without the cache had to run. */
+  plainBoth: number[];
+}
+
+/**
+ * Preview against plain `model.predict` in the same page, on the app's own tfjs and backend, through
+ * the hooks `?bench` installs (src/state/bench-hooks.ts); the sides alternate in one run (A B A B).
+ */
+async function previewAgainstPlain(page: Page): Promise<PreviewRuns | string> {
+  const hasHooks = await page.evaluate(() => '__prunelabBench' in globalThis);
+  if (!hasHooks) return 'no bench hooks on this page (open it with ?bench)';
+  const call = (fn: 'preview' | 'pruned' | 'both') =>
+    page.evaluate(async (f) => {
+      const h = (
+        globalThis as unknown as {
+          __prunelabBench: { preview(): Promise<number>; plainPredict(w: string): Promise<number> };
         }
-        const { models, x } = g.__plain as {
-          models: import('@tensorflow/tfjs').LayersModel[];
-          x: import('@tensorflow/tfjs').Tensor[];
-        };
-        const t0 = performance.now();
-        for (const b of x) {
-          for (const m of models) {
-            const y = m.predict(b) as import('@tensorflow/tfjs').Tensor;
-            await y.data();
-            y.dispose();
-          }
-        }
-        return performance.now() - t0;
-      },
-      { modelJson, shard, pixels, shape, count: set.count },
-    );
-  const preview = async () => {
-    const t0 = Date.now();
-    if (await button.isDisabled()) {
-      const text = await page
-        .getByRole('region', { name: 'Accuracy preview' })
-        .innerText()
-        .catch(() => '');
-      throw new Error(`"Preview accuracy" is disabled: ${text.replace(/\s+/g, ' ').slice(0, 160)}`);
-    }
-    await button.click();
-    await page.getByTestId('acc-original').waitFor({ timeout: 120_000 });
-    const ms = Date.now() - t0;
-    return ms;
-  };
+      ).__prunelabBench;
+      return f === 'preview' ? h.preview() : h.plainPredict(f);
+    }, fn);
+  const runs: PreviewRuns = { again: [], plainPruned: [], fresh: [], plainBoth: [] };
   const lowest = page.getByRole('button', { name: 'Select lowest 50% of conv1' });
-  if ((await lowest.count()) > 0) await lowest.click();
-  await plain();
+  await lowest.click();
+  await call('preview'); // warm-up: builds the pruned model, computes the original's outputs
+  await call('both');
+  const heat = page.locator('canvas[data-layer="conv2"]');
   for (let r = 0; r < REPEATS; r++) {
-    samples.preview.push(await preview());
-    samples.plain.push(await plain());
-    // A new plan key next time, so the page previews again rather than showing a kept result.
-    await page
-      .getByRole('tab', { name: 'Filters' })
-      .click()
-      .catch(() => undefined);
-    const heat = page.locator('canvas[data-layer][data-cols]').first();
-    await heat.click({ position: { x: 4 + 9 * r, y: 4 } }).catch(() => undefined);
-    await page
-      .getByTestId('acc-original')
-      .waitFor({ state: 'detached', timeout: 5000 })
-      .catch(() => undefined);
+    runs.again.push(await call('preview'));
+    runs.plainPruned.push(await call('pruned'));
+    // A new plan: tick one more filter of conv2, then preview it.
+    const box = (await heat.boundingBox())!;
+    const cols = Number(await heat.getAttribute('data-cols'));
+    await heat.click({ position: { x: ((r % cols) + 0.5) * (box.width / cols), y: box.height / 2 } });
+    runs.fresh.push(await call('preview'));
+    runs.plainBoth.push(await call('both'));
   }
-  return samples;
+  return runs;
 }
 
 async function main(): Promise<void> {
@@ -268,7 +207,7 @@ async function main(): Promise<void> {
     // The bundled sample with its held-out digits, as a person opens it.
     const sample = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await sample.addInitScript(NAME_SHIM);
-    await sample.goto(`http://127.0.0.1:${port}/?backend=wasm`);
+    await sample.goto(`http://127.0.0.1:${port}/?backend=wasm&bench`);
     await sample
       .getByRole('button', { name: /Open the sample/ })
       .first()
@@ -284,9 +223,12 @@ async function main(): Promise<void> {
       rows.push(`| page, bundled sample: preview vs plain predict | not measured: ${p.split('\n')[0]} | |`);
     else
       rows.push(
-        `| page, bundled sample: preview click -> figures (wasm) | ${stats(p.preview)} | |`,
-        `| page, bundled sample: plain predict, same 2 models and images, alternated | ${stats(p.plain)} | |`,
-        `| page, bundled sample: preview / plain predict speed | ${(median(p.plain) / median(p.preview)).toFixed(2)} | >= 0.95 |`,
+        `| page, bundled sample, 2000 digits: preview of a plan previewed before | ${stats(p.again)} | |`,
+        `| page: plain predict of the same pruned model, alternated | ${stats(p.plainPruned)} | |`,
+        `| page: preview / plain predict speed (same model) | ${(median(p.plainPruned) / median(p.again)).toFixed(2)} | >= 0.95 |`,
+        `| page: preview of a new plan (apply + build + evaluate) | ${stats(p.fresh)} | |`,
+        `| page: plain predict of original + pruned (what a preview without caches runs) | ${stats(p.plainBoth)} | |`,
+        `| page: new-plan preview / plain predict of both, speed | ${(median(p.plainBoth) / median(p.fresh)).toFixed(2)} | |`,
       );
   } finally {
     await browser.close();

@@ -544,6 +544,11 @@ async function previewModelFor(
   return model;
 }
 
+/** The live pruned model the last preview ran (for the in-page benchmark), or null. */
+export function keptPreviewModel(): tf.LayersModel | null {
+  return previewModel?.model ?? null;
+}
+
 /** Frees the kept preview model (a new model or sample set, or to measure memory). */
 export function disposePreviewModel(): void {
   previewModel?.model.dispose();

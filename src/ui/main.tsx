@@ -2,6 +2,9 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import './styles.css';
+import { installBenchHooks } from '../state/bench-hooks';
+
+installBenchHooks();
 
 const root = document.getElementById('root');
 if (!root) throw new Error('#root missing from index.html');

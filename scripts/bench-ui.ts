@@ -14,12 +14,12 @@
  * Every process it starts (the `vite preview` server and its children, the browser) is stopped on
  * the way out, also after an error: the server runs in its own process group, killed as a group.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium, median, NAME_SHIM, startPreview, stats, stop } from './page-harness';
 import { artifactsFromLayersModel } from '../src/core/io/tf-artifacts';
 import { writeTfjsModel } from '../src/core/io/export-tfjs';
 import { deepCnn } from './deep-cnn';
@@ -27,37 +27,6 @@ import { deepCnn } from './deep-cnn';
 const REPEATS = Math.max(5, Number(process.env.REPEATS ?? 7));
 const TICKS = Number(process.env.TICKS ?? 40);
 const port = 4179;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >>> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-const stats = (xs: number[]) =>
-  `${median(xs).toFixed(1)} ms (${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)}, n=${xs.length})`;
-
-/** Stops the server and every child it started (its own process group), then waits for it. */
-async function stop(server: ChildProcess): Promise<void> {
-  if (server.pid === undefined || server.exitCode !== null) return;
-  const exited = new Promise<void>((r) => server.once('exit', () => r()));
-  try {
-    process.kill(-server.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-server.pid!, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }, 3000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** tsx names functions with esbuild's `__name` helper, which functions sent to the page then call. */
-const NAME_SHIM = { content: 'globalThis.__name = (f) => f;' };
 
 async function openPage(page: Page, files: string[], waitFor: RegExp): Promise<void> {
   for (let i = 0; i < 50; i++) {
@@ -166,28 +135,12 @@ async function main(): Promise<void> {
   model.dispose();
   for (const f of files) writeFileSync(join(dir, f.path), f.bytes);
 
-  const server = spawn(
-    'npx',
-    ['vite', 'preview', '--port', String(port), '--strictPort', '--host', '127.0.0.1'],
-    { stdio: 'ignore', detached: true },
-  );
+  const server = startPreview(port);
   const rows: string[] = [];
-  const browser = await chromium
-    .launch({
-      ...(existsSync('/usr/bin/chromium') ? { executablePath: '/usr/bin/chromium' } : {}),
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    })
-    .catch(async (e: unknown) => {
-      await stop(server);
-      throw e;
-    });
+  const browser = await launchChromium().catch(async (e: unknown) => {
+    await stop(server);
+    throw e;
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.addInitScript(NAME_SHIM);

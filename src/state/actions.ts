@@ -19,7 +19,7 @@ import { expandArchives } from '../core/io/open-model';
 import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
 import { parseSampleSet, SAMPLE_SET_MAGIC } from '../core/evaluate/sample-set';
 import { checkSamplesFit, samplesModelOf } from '../core/evaluate/samples-fit';
-import { evaluateModels, topOneAgreement } from '../core/evaluate/evaluate';
+import { batchSizeFor, evaluateModels, topOneAgreement } from '../core/evaluate/evaluate';
 import {
   getModel,
   getRecovered,
@@ -475,7 +475,8 @@ export async function runPreview(): Promise<void> {
           : null;
       const models = cached ? [pruned] : [entry.tfModel, pruned];
       const result = await evaluateModels(models, source, {
-        batchSize: 64,
+        // Small enough that a batch's activations stay bounded (the wasm heap never shrinks).
+        batchSize: batchSizeFor(session.ir.layers),
         signal,
         yieldEvery: frameYielder(PREVIEW_SLICE_MS),
         onProgress: (done, total) => progress(done, total),

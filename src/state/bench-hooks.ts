@@ -3,7 +3,8 @@
  * and on the app's own tfjs and backend, the preview against plain `model.predict` of the same
  * models over the same batches, so the two can be alternated in one run.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import { batchSizeFor } from '../core/evaluate/evaluate';
 import { getModel, getSampleSource } from './registry';
 import { useWorkbench } from './store';
 import { keptPreviewModel, runPreview } from './actions';
@@ -11,8 +12,10 @@ import { keptPreviewModel, runPreview } from './actions';
 export interface BenchHooks {
   /** Runs the accuracy preview of the plan on screen; returns its ms. */
   preview(): Promise<number>;
-  /** Plain predict of the pruned model (the last preview's) and optionally the original, batches of 64; ms. */
+  /** Plain predict of the pruned model (the last preview's) and optionally the original, in the preview's batches; ms. */
   plainPredict(which: 'pruned' | 'both'): Promise<number>;
+  /** tfjs's tensor memory now. */
+  memory(): { numBytes: number; numTensors: number };
 }
 
 async function plainPredict(which: 'pruned' | 'both'): Promise<number> {
@@ -24,8 +27,9 @@ async function plainPredict(which: 'pruned' | 'both'): Promise<number> {
   const models: tf.LayersModel[] = which === 'both' ? [original, pruned] : [pruned];
   const source = getSampleSource(sampleSet.id);
   const t0 = performance.now();
-  for (let start = 0; start < source.count; start += 64) {
-    const x = source.batch(start, Math.min(source.count, start + 64));
+  const batch = batchSizeFor(session.ir.layers);
+  for (let start = 0; start < source.count; start += batch) {
+    const x = source.batch(start, Math.min(source.count, start + batch));
     for (const m of models) {
       const y = m.predict(x) as tf.Tensor;
       await y.data();
@@ -46,6 +50,10 @@ export function installBenchHooks(): void {
       return performance.now() - t0;
     },
     plainPredict,
+    memory: () => {
+      const m = tf.memory();
+      return { numBytes: m.numBytes, numTensors: m.numTensors };
+    },
   };
   (globalThis as unknown as { __prunelabBench: BenchHooks }).__prunelabBench = hooks;
 }

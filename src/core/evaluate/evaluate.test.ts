@@ -205,3 +205,24 @@ describe('evaluateModels', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('batchSizeFor', () => {
+  it('keeps the two largest activations of a batch under the budget, between 1 and 64', async () => {
+    const { batchSizeFor, BATCH_ACTIVATION_BUDGET } = await import('./evaluate');
+    const mnist = [
+      { outputShape: [null, 28, 28, 16] },
+      { outputShape: [null, 14, 14, 32] },
+      { outputShape: [null, 10] },
+    ];
+    expect(batchSizeFor(mnist)).toBe(64);
+    const inception = [
+      { outputShape: [null, 73, 73, 64] },
+      { outputShape: [null, 73, 73, 64] },
+      { outputShape: [null, 35, 35, 256] },
+    ];
+    const b = batchSizeFor(inception);
+    expect(b * 4 * 2 * 73 * 73 * 64).toBeLessThanOrEqual(BATCH_ACTIVATION_BUDGET);
+    expect((b + 1) * 4 * 2 * 73 * 73 * 64).toBeGreaterThan(BATCH_ACTIVATION_BUDGET);
+    expect(batchSizeFor([{ outputShape: [null, 4096, 4096, 64] }])).toBe(1);
+  });
+});

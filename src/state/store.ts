@@ -12,7 +12,7 @@ import {
   type FineTuneFigures,
   type RecoverState,
 } from './recover-slice';
-import { initialJobs, type JobKind, type JobProgress } from './jobs';
+import { initialJobs, type JobKind, type JobProgress } from './jobs-slice';
 import type { SessionMeta } from './persist';
 import type { LatencyState } from './latency-actions';
 

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import type { ChannelGroup } from '../graph/types';
 import {
   calibrationKey,
+  fitClusterScales,
   interpolateLatency,
+  latencyCluster,
+  solveLinear,
+  type LatencyCalibration,
   lowerEnvelope,
   makeLatencyModel,
+  refitToMeasurement,
   type LatencyPoint,
 } from './latency-model';
 import { syntheticCalibration, twoGroupGraph } from './latency-fixtures';
@@ -94,5 +100,126 @@ describe('makeLatencyModel', () => {
   it('keys a calibration by fingerprint, backend and batch', () => {
     expect(calibrationKey('abc', 'wasm')).toBe('abc|wasm|1');
     expect(calibrationKey('abc', 'webgl', 8)).not.toBe(calibrationKey('abc', 'wasm', 8));
+  });
+});
+
+describe('per-cluster scales fitted to check runs', () => {
+  const graph = twoGroupGraph();
+  /** Clusters a (g0) and b (g1); true scales 0.5 (a) and 1 (b); the worked numbers are in the comments. */
+  const clustered = (): LatencyCalibration => {
+    const cal = syntheticCalibration();
+    cal.groups[0]!.cluster = 'a';
+    cal.groups[1]!.cluster = 'b';
+    // Both pruned (g0 4, g1 8): L0 -2 (a); L1 -6, shared half and half (a -3, b -3); L2 +1 (b).
+    // Raw a -5, b -2; measured 0.5 * -5 + 1 * -2 = -4.5.
+    cal.check = { kept: { g0: 4, g1: 8 }, ms: 15.5, baselineMs: 20 };
+    cal.checks = [
+      // g0 alone at 4: raw a -6, measured -3, alternated with an original that ran at 40 ms (drift).
+      { kept: { g0: 4 }, ms: 34, baselineMs: 40, cluster: 'a' },
+      // g1 alone at 8: raw b -4 + 1 = -3, measured -3.
+      { kept: { g1: 8 }, ms: 17, baselineMs: 20, cluster: 'b' },
+    ];
+    return cal;
+  };
+  it('recovers the over-rated cluster its own scale (the drifted check read as a ratio), capping the other at the global one', () => {
+    const m = makeLatencyModel(clustered(), graph);
+    expect(m.scale).toBeCloseTo(4.5 / 7, 12);
+    expect(m.scales!['a']).toBeCloseTo(0.5, 1);
+    // b's checks say 1, above the global scale: capped there, never leaned on more than the average.
+    expect(m.scales!['b']).toBeCloseTo(4.5 / 7, 12);
+    // g0 alone at 4: 20 + 0.5 * -6 = 17, where one global scale (4.5 / 7) would say 16.1.
+    expect(m.predict({ version: 1, remove: { g0: keep(8, 4) } })).toBeCloseTo(17, 0);
+  });
+  it('leaves both clusters free when neither is above the global scale', () => {
+    const cal = clustered();
+    cal.checks![1]!.ms = 20 - 3 * (4.5 / 7); // b measured at the global scale
+    const m = makeLatencyModel(cal, graph);
+    expect(m.scales!['a']).toBeLessThan(m.scale - 0.05);
+    expect(m.scales!['b']).toBeLessThanOrEqual(m.scale);
+  });
+  it('refits to a measured plan exactly, its old check kept as one more equation', () => {
+    const before = makeLatencyModel(clustered(), graph);
+    const plan = { version: 1 as const, remove: { g0: keep(8, 4), g1: keep(16, 12) } };
+    const refit = refitToMeasurement(clustered(), graph, plan, 17.5, 20);
+    expect(refit.checks).toHaveLength(3);
+    const m = makeLatencyModel(refit, graph);
+    expect(m.predict(plan)).toBeCloseTo(17.5, 9);
+    expect(Object.keys(m.scales!)).toEqual(['a', 'b']);
+    expect(m.predict(plan)).not.toBeCloseTo(before.predict(plan), 1);
+  });
+  it('keeps one global scale without cluster checks', () => {
+    const cal = clustered();
+    delete cal.checks;
+    const m = makeLatencyModel(cal, graph);
+    expect(m.scales).toBeUndefined();
+    expect(m.predict({ version: 1, remove: { g0: keep(8, 4) } })).toBeCloseTo(20 - (6 * 4.5) / 7, 12);
+  });
+});
+
+describe('fitClusterScales', () => {
+  it('solves consistent checks exactly when the prior is negligible, and clamps to 0.2..2', () => {
+    const raw = [
+      [-10, 0],
+      [0, -8],
+      [-5, -4],
+    ];
+    const s = fitClusterScales(raw, [-5, -12, -8.5], 1, 1e-6);
+    expect(s[0]).toBeCloseTo(0.5, 6);
+    expect(s[1]).toBeCloseTo(1.5, 6);
+    expect(fitClusterScales([[-1]], [-10], 1, 1e-6)).toEqual([2]);
+    expect(fitClusterScales([[-1]], [0.5], 1, 1e-6)).toEqual([0.2]);
+    expect(fitClusterScales([[-1]], [-1.5], 1, 1e-6, undefined, 1.2)).toEqual([1.2]);
+  });
+  it('leaves a cluster whose checks saved next to nothing near the global scale', () => {
+    const s = fitClusterScales(
+      [
+        [-10, -0.01],
+        [0, -0.02],
+      ],
+      [-5, -0.1],
+      0.7,
+      0.5,
+    );
+    expect(s[0]).toBeCloseTo(0.5, 1);
+    expect(s[1]).toBeCloseTo(0.7, 1);
+  });
+  it('solves a small linear system and reports a singular one', () => {
+    expect(
+      solveLinear(
+        [
+          [2, 1],
+          [1, 3],
+        ],
+        [3, 5],
+      )!.map((x) => +x.toFixed(9)),
+    ).toEqual([0.8, 1.4]);
+    expect(
+      solveLinear(
+        [
+          [1, 2],
+          [2, 4],
+        ],
+        [1, 2],
+      ),
+    ).toBeUndefined();
+  });
+});
+
+describe('latencyCluster', () => {
+  const group = (producers: string[], members: ChannelGroup['members']): ChannelGroup => ({
+    id: 0,
+    producer: producers[0]!,
+    producers,
+    size: 8,
+    members,
+    prunable: true,
+  });
+  it('names merges, depthwise expansions and plain groups', () => {
+    const p = { layer: 'a', role: 'producer' as const, className: 'Conv2D' };
+    const dw = { layer: 'd', role: 'channelwise' as const, className: 'DepthwiseConv2D' };
+    const bn = { layer: 'n', role: 'channelwise' as const, className: 'BatchNormalization' };
+    expect(latencyCluster(group(['a', 'b'], [p, dw]))).toBe('merge');
+    expect(latencyCluster(group(['a'], [p, dw]))).toBe('depthwise');
+    expect(latencyCluster(group(['a'], [p, bn]))).toBe('plain');
   });
 });

@@ -79,8 +79,8 @@ describe('calibrateLatency with an injected clock', () => {
     expect(cal.fingerprint).toBe(modelFingerprint(opened.ir));
     expect(cal.skipped).toEqual([]);
     expect(cal.groups).toEqual([
-      { producer: 'c1', size: 8, counts: [...calibrationCounts(8), 8] },
-      { producer: 'c2', size: 6, counts: [...calibrationCounts(6), 6] },
+      { producer: 'c1', size: 8, counts: [...calibrationCounts(8), 8], cluster: 'plain' },
+      { producer: 'c2', size: 6, counts: [...calibrationCounts(6), 6], cluster: 'plain' },
     ]);
     // c1's group (8 channels) changes c1 (out), bn, relu (both) and c2 (in); c2's changes c2 (out), gap (both), out (in).
     const c2 = cal.layers.find((l) => l.name === 'c2')!;
@@ -123,6 +123,52 @@ describe('calibrateLatency with an injected clock', () => {
     expect(curve.map((p) => p.kept)).toEqual([4, 6, 7, 8]);
     const at = (k: number) => curve.find((p) => p.kept === k)!.ms;
     expect(at(7)).toBeGreaterThan(at(6));
+  });
+
+  it('adds a check run per cluster, the groups of that cluster pruned by half, alternated with the original', async () => {
+    const clock = fakeClock();
+    const progress: [number, number][] = [];
+    const cal = await calibrateLatency(opened, {
+      now: clock.now,
+      onRun: clock.onRun,
+      onProgress: (d, t) => progress.push([d, t]),
+    });
+    expect(cal.check).toEqual({ kept: { c1: 6, c2: 5 }, ms: 10, baselineMs: 10 });
+    expect(cal.checks).toEqual([{ kept: { c1: 4, c2: 3 }, ms: 10, baselineMs: 10, cluster: 'plain' }]);
+    // each check: a warm-up of each side (2 runs and 1), then 5 alternated pairs = 16 model runs; 2 checks
+    expect(clock.runs.filter((r) => r.kind === 'model').length).toBe(2 * 16);
+    const m = makeLatencyModel(cal, opened.graph);
+    expect(Object.keys(m.scales!)).toEqual(['plain']);
+
+    const plain = fakeClock();
+    const progress0: [number, number][] = [];
+    const cal0 = await calibrateLatency(opened, {
+      now: plain.now,
+      onRun: plain.onRun,
+      clusterCheck: 0,
+      onProgress: (d, t) => progress0.push([d, t]),
+    });
+    expect(cal0.checks).toBeUndefined();
+    expect(plain.runs.filter((r) => r.kind === 'model').length).toBe(16);
+    // one more progress step, one per cluster check
+    expect(progress[progress.length - 1]![1]).toBe(progress0[progress0.length - 1]![1] + 1);
+  });
+
+  it('is cancelled after a cluster check too, leaving no tensors', async () => {
+    const clock = fakeClock();
+    const controller = new AbortController();
+    const before = tf.memory().numTensors;
+    const p = calibrateLatency(opened, {
+      now: clock.now,
+      onRun: clock.onRun,
+      signal: controller.signal,
+      onProgress: (d, t) => {
+        if (d === t - 1) controller.abort(); // after the cluster check, before the global one
+      },
+    });
+    await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(clock.runs.filter((r) => r.kind === 'model').length).toBe(16);
   });
 
   it('is cancelled by its signal with an AbortError, leaving no tensors', async () => {

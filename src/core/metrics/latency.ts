@@ -26,9 +26,11 @@ import type {
   GroupCalibration,
   LatencyAxis,
   LatencyCalibration,
+  LatencyCheck,
   LatencyPoint,
   LayerLatency,
 } from './latency-model';
+import { latencyCluster } from './latency-model';
 
 /** What one timed run is running, for `onRun`. */
 export interface TimedRun {
@@ -186,6 +188,12 @@ export interface CalibrationOptions extends TimingOptions {
    * is measured against the original, alternated, and the layer deltas are scaled to match it.
    */
   check?: number;
+  /**
+   * Share of each cluster's groups (`latencyCluster`) to remove in one more check run per cluster,
+   * each alternated with the original (default 0.5; 0: none). With the check above they fit one
+   * correction factor per cluster (`makeLatencyModel`).
+   */
+  clusterCheck?: number;
 }
 
 /** The default kept fractions calibration times each group at. */
@@ -399,6 +407,7 @@ export async function calibrateLatency(
   const costs = makeCostModel(ir, graph);
   const fullShapes = shapesUnder(ir, costs.evaluate({ version: 1, remove: {} }), batch);
   const chosen = chooseGroups(graph, options.groups);
+  const clusterOf = new Map(chosen.map((g) => [g.id, latencyCluster(g)]));
 
   // Plan the probes: per group and kept count, every layer whose input or output channels change.
   const probes: Probe[] = [];
@@ -406,7 +415,12 @@ export async function calibrateLatency(
   const groupCals: GroupCalibration[] = [];
   for (const g of chosen) {
     const counts = calibrationCounts(g.size, options.fractions);
-    groupCals.push({ producer: g.producer, size: g.size, counts: [...counts, g.size] });
+    groupCals.push({
+      producer: g.producer,
+      size: g.size,
+      counts: [...counts, g.size],
+      cluster: clusterOf.get(g.id)!,
+    });
     for (const kept of counts) {
       const remove = Array.from({ length: g.size - kept }, (_, i) => i);
       const shapes = shapesUnder(ir, costs.evaluate({ version: 1, remove: { [g.producer]: remove } }), batch);
@@ -425,7 +439,25 @@ export async function calibrateLatency(
     .filter((l) => l.className !== 'InputLayer')
     .map((layer) => ({ layer, shape: fullShapes.get(layer.name)! }));
   const all = [...fullProbes, ...probes];
-  const total = all.length + 1;
+  // Check runs per cluster: each cluster's groups pruned by `clusterCheck`, alone.
+  const share = options.check ?? 0.3;
+  const clusterShare = share > 0 ? (options.clusterCheck ?? 0.5) : 0;
+  const clusterPlans: { cluster: string; kept: Record<string, number>; plan: PruningPlan }[] = [];
+  if (clusterShare > 0) {
+    for (const name of [...new Set(clusterOf.values())].sort()) {
+      const kept: Record<string, number> = {};
+      const plan: PruningPlan = { version: 1, remove: {} };
+      for (const g of chosen) {
+        if (clusterOf.get(g.id) !== name) continue;
+        const n = Math.min(g.size - 1, Math.floor(clusterShare * g.size));
+        if (n <= 0) continue;
+        kept[g.producer] = g.size - n;
+        plan.remove[g.producer] = Array.from({ length: n }, (_, i) => i);
+      }
+      if (Object.keys(kept).length > 0) clusterPlans.push({ cluster: name, kept, plan });
+    }
+  }
+  const total = all.length + 1 + clusterPlans.length;
   let done = 0;
   const step = () => {
     done++;
@@ -466,7 +498,6 @@ export async function calibrateLatency(
 
   // The whole model, last, when the backend is warm (a cold first run is several times slower); and
   // the check: every chosen group pruned by `check`, measured against it, alternated (A B A B).
-  const share = options.check ?? 0.3;
   const checkKept: Record<string, number> = {};
   const checkPlan: PruningPlan = { version: 1, remove: {} };
   if (share > 0) {
@@ -480,8 +511,22 @@ export async function calibrateLatency(
   const model = await loadLayersModelFromArtifacts(artifacts);
   let base: LatencySample;
   let check: LatencyCalibration['check'];
+  const checks: LatencyCheck[] = [];
   try {
     const timing = { ...options, batch, warmup: Math.max(2, options.warmup ?? 1) };
+    // One pruned model at a time (memory), each alternated with the original.
+    for (const cp of clusterPlans) {
+      if (options.signal?.aborted) throw abortError('Latency calibration was cancelled.');
+      const pruned = await loadLayersModelFromArtifacts(applyPlan(artifacts, cp.plan, ir, graph).artifacts);
+      try {
+        const c = await compareModelLatency(model, pruned, timing);
+        checks.push({ kept: cp.kept, ms: c.b.medianMs, baselineMs: c.a.medianMs, cluster: cp.cluster });
+      } finally {
+        pruned.dispose();
+      }
+      step();
+      if (options.yieldEvery) await options.yieldEvery();
+    }
     if (Object.keys(checkKept).length > 0) {
       const pruned = await loadLayersModelFromArtifacts(applyPlan(artifacts, checkPlan, ir, graph).artifacts);
       try {
@@ -538,6 +583,7 @@ export async function calibrateLatency(
     baselineSpreadMs: [base.minMs, base.maxMs],
     layerSumMs,
     ...(check ? { check } : {}),
+    ...(check && checks.length > 0 ? { checks } : {}),
     warmup: options.warmup ?? 1,
     repeats: options.repeats ?? 5,
     groups: groupCals,

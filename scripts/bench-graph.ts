@@ -17,7 +17,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium } from './page-harness';
 import { artifactsFromLayersModel } from '../src/core/io/tf-artifacts';
 import { writeTfjsModel } from '../src/core/io/export-tfjs';
 import { buildModelIR } from '../src/core/ir/build-ir';
@@ -183,17 +184,7 @@ async function benchPage(): Promise<void> {
   const onExit = () => stopServer(server);
   process.on('exit', onExit);
   process.on('SIGINT', () => process.exit(130));
-  const browser = await chromium.launch({
-    ...(existsSync('/usr/bin/chromium') ? { executablePath: '/usr/bin/chromium' } : {}),
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     // tsx keeps function names with a `__name` helper that does not exist inside the page.

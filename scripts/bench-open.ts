@@ -14,7 +14,6 @@
  */
 import {
   cpSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -26,7 +25,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './page-harness';
 import { build, createServer, preview, type PreviewServer, type ViteDevServer } from 'vite';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -82,18 +82,6 @@ window.benchOpen = async (mode, urls) => {
 };
 window.benchReady = true;
 `;
-
-const LAUNCH = {
-  ...(existsSync('/usr/bin/chromium') ? { executablePath: '/usr/bin/chromium' } : {}),
-  args: [
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
-};
 
 interface Run {
   ms: number;
@@ -161,7 +149,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void closeAll().then(() => process.exit(130)));
   try {
-    browser = await chromium.launch(LAUNCH);
+    browser = await launchChromium();
 
     // 1. The dev server: the worker (TS source, h5wasm through Vite's dep optimiser) must run there too.
     dev = await createServer({

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SampleSet } from './sample-set';
 import { asSampleSource, type SampleSource } from './sample-source';
+import { abortError } from '../errors';
 
 export interface EvaluateOptions {
   /** Samples per forward pass (default 64). Every model sees the same batches. */
@@ -27,12 +28,8 @@ export interface EvaluateResult {
   predictions: Int32Array[];
 }
 
-/** The error thrown when the evaluation's signal aborts; `name` is 'AbortError' like a DOM abort. */
-export function abortError(message = 'Evaluation was cancelled.'): Error {
-  const e = new Error(message);
-  e.name = 'AbortError';
-  return e;
-}
+/** The error thrown when the evaluation's signal aborts (the one in core/errors.ts). */
+export { abortError };
 
 /** Share of positions where two prediction arrays hold the same class (null when empty). */
 export function topOneAgreement(a: Int32Array, b: Int32Array): number | null {

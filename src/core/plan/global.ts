@@ -44,14 +44,15 @@ export interface GlobalPlanResult {
  * A unit the planner removes at once: channels `from..to-1` (in ascending score order) of one group.
  * One channel without `roundTo`; with it, the channels between two allowed kept counts.
  */
-interface Step {
+export interface Step {
   group: number;
   to: number;
   /** The highest score among the step's channels: the threshold at which it goes. */
   score: number;
 }
 
-function key(v: number | undefined): number {
+/** A score to sort by: NaN and missing scores first. */
+export function key(v: number | undefined): number {
   return v === undefined || Number.isNaN(v) ? -Infinity : v;
 }
 

@@ -13,7 +13,7 @@ import type { ChannelGraph, ChannelGroup } from '../graph/types';
 import type { CostModel } from '../metrics/costs';
 import { lowerEnvelope, type LatencyModel } from '../metrics/latency-model';
 import { isIgnored, removalCount, type PlanOptions } from './auto';
-import type { GlobalFigures } from './global';
+import { key, type GlobalFigures, type Step } from './global';
 import type { PruningPlan } from './plan';
 
 /** A latency target: milliseconds per forward pass, or a speed-up over the model as it is. */
@@ -43,16 +43,6 @@ export interface LatencyPlanResult {
   removed: GlobalFigures;
   /** Eligible groups calibration did not measure: left whole. */
   uncalibrated: string[];
-}
-
-interface Step {
-  group: number;
-  to: number;
-  score: number;
-}
-
-function key(v: number | undefined): number {
-  return v === undefined || Number.isNaN(v) ? -Infinity : v;
 }
 
 /** The target in ms for a baseline. */

@@ -126,7 +126,7 @@ export function AccuracyPanel() {
         <>
           <p className="hint">
             On {c.samples} samples. Accuracy usually collapses right after pruning and recovers with
-            fine-tuning (Recover, below).
+            fine-tuning (the Recover tab).
           </p>
           <Figures c={c} />
           {c.original.perClass.length > 0 && (

@@ -110,7 +110,9 @@ describe('planGlobal properties', () => {
       fc.property(caseArb, fc.double({ min: 0, max: 1, noNaN: true }), (c, other) => {
         const graph = graphOf(c);
         const scores = Object.fromEntries(c.scores.map((s, id) => [`g${id}`, Float32Array.from(s)]));
+        // The plain ranking (align 1): exact minimality and monotonicity hold for it.
         const options = {
+          align: 1,
           ...(c.maxRatio !== undefined ? { maxRatio: c.maxRatio } : {}),
           ...(c.roundTo !== undefined ? { roundTo: c.roundTo } : {}),
           ...(c.ignoreFirst ? { ignore: ['g0'] } : {}),
@@ -172,6 +174,77 @@ describe('planGlobal properties', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('planGlobal kept-count alignment', () => {
+  it('meets every target the plain ranking meets, keeps the lowest-scored channels and the caps, and only moves counts to multiples', () => {
+    fc.assert(
+      fc.property(
+        caseArb,
+        fc.integer({ min: 2, max: 5 }),
+        fc.double({ min: 0, max: 0.5, noNaN: true }),
+        (c, align, alignBand) => {
+          const graph = graphOf(c);
+          const scores = Object.fromEntries(c.scores.map((s, id) => [`g${id}`, Float32Array.from(s)]));
+          const limits = {
+            ...(c.maxRatio !== undefined ? { maxRatio: c.maxRatio } : {}),
+            ...(c.ignoreFirst ? { ignore: ['g0'] } : {}),
+          };
+          const plain = planGlobal(graph, scores, costsOf(c), c.target, { ...limits, align: 1 });
+          const r = planGlobal(graph, scores, costsOf(c), c.target, { ...limits, align, alignBand });
+          expect(validatePlan(graph, r.plan)).toEqual([]);
+          expect(r.met).toBe(plain.met);
+          if (r.met) expect(r.removed[c.target.kind]).toBeGreaterThanOrEqual(c.target.fraction - 1e-9);
+          else expect(r.plan.remove).toEqual(plain.plan.remove);
+          for (const [name, list] of Object.entries(r.plan.remove)) {
+            const g = graph.groups[graph.groupByProducer[name]!]!;
+            expect(list.length).toBeLessThan(g.size);
+            expect(list.length).toBeLessThanOrEqual(removalCount(g.size, 1, limits));
+            const s = c.scores[g.id]!;
+            const maxRemoved = Math.max(...list.map((i) => s[i]!));
+            const minKept = Math.min(...s.filter((_, i) => !list.includes(i)));
+            expect(maxRemoved).toBeLessThanOrEqual(minKept);
+          }
+          // With no band, nothing moves: the plain plan.
+          const none = planGlobal(graph, scores, costsOf(c), c.target, { ...limits, align, alignBand: 0 });
+          if (none.met) expect(none.removed[c.target.kind]).toBeGreaterThanOrEqual(c.target.fraction - 1e-9);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('moves a cut group to the nearer multiple across nearly equal scores, and align 1 is the plain ranking', () => {
+    // Two groups of 24 channels; g0's scores climb slowly (nearly equal), g1's are all high.
+    const graph: ChannelGraph = {
+      groups: [0, 1].map((id) => ({
+        id,
+        producer: `g${id}`,
+        producers: [`g${id}`],
+        size: 24,
+        members: [{ layer: `g${id}`, role: 'producer' as const }],
+        prunable: true,
+      })),
+      groupByProducer: { g0: 0, g1: 1 },
+      groupsByLayer: {},
+    };
+    const scores = {
+      g0: Float32Array.from({ length: 24 }, (_, i) => 1 + i * 0.001),
+      g1: Float32Array.from({ length: 24 }, (_, i) => 10 + i),
+    };
+    const target: GlobalTarget = { kind: 'channels', fraction: 7 / 48 };
+    const costs: CostModel = {
+      evaluate: () => ({ params: 0, flops: 0, bytes: 0, layers: [] }),
+    };
+    const plain = planGlobal(graph, scores, costs, target, { align: 1 });
+    expect(plain.plan.remove['g0']).toHaveLength(7); // kept 17
+    const aligned = planGlobal(graph, scores, costs, target, { alignBand: 0.25 });
+    expect(aligned.plan.remove['g0']).toHaveLength(8); // kept 16, a multiple of 8
+    expect(aligned.removed.channels).toBeGreaterThanOrEqual(7 / 48);
+    expect(aligned.plan.note).toMatch(/multiples of 8/);
+    // Outside the band (0.5% of 46 steps is none), the count stays.
+    expect(planGlobal(graph, scores, costs, target, { alignBand: 0.005 }).plan.remove['g0']).toHaveLength(7);
   });
 });
 

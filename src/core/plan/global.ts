@@ -20,6 +20,34 @@ export interface GlobalTarget {
   fraction: number;
 }
 
+/**
+ * Options of `planGlobal`: the per-group limits and filters of `planLowestFraction`, plus where kept
+ * counts should land.
+ */
+export interface GlobalPlanOptions extends PlanOptions {
+  /**
+   * Preferred multiple for kept channel counts (default `DEFAULT_ALIGN`, 8; 1: off, the plain ranking).
+   * SIMD kernels compute output channels in tiles: on wasm (XNNPACK) a convolution with 17 output
+   * channels takes as long as one with 24. A group the plan cuts to a count between two multiples is
+   * moved to the nearer multiple in ranking terms (remove a few more channels, or keep a few more),
+   * but only across channels ranked within `alignBand` of the plan's threshold, so it trades nearly
+   * equal scores only; the target is still met, by the same search. Unlike `roundTo` it is a
+   * preference, not a rule: a group whose neighbouring multiples lie outside the band keeps its count,
+   * and a group the plan leaves whole stays whole. Ignored when `roundTo` is set.
+   */
+  align?: number;
+  /**
+   * How far from the threshold, as a share of all ranked steps, a channel may be ranked and still
+   * count as nearly equal for `align` (default `DEFAULT_ALIGN_BAND`, 0.02: 2% of the ranking).
+   */
+  alignBand?: number;
+}
+
+/** Default `align`: the output-channel tile of wasm's (XNNPACK) f32 GEMM kernels, measured (see `align`). */
+export const DEFAULT_ALIGN = 8;
+/** Default `alignBand`: 2% of the global ranking either side of the threshold. */
+export const DEFAULT_ALIGN_BAND = 0.02;
+
 /** Figures of a model: parameters, FLOPs, and channels of the groups the planner may prune. */
 export interface GlobalFigures {
   params: number;
@@ -87,7 +115,7 @@ export function planGlobal(
   scores: Readonly<Record<string, Float32Array>>,
   costModel: CostModel,
   target: GlobalTarget,
-  options: PlanOptions = {},
+  options: GlobalPlanOptions = {},
 ): GlobalPlanResult {
   const only = options.layers
     ? new Set(options.layers.map((l) => graph.groupByProducer[l]).filter((g) => g !== undefined))
@@ -113,11 +141,51 @@ export function planGlobal(
   // Stable within a group (its steps are pushed in ascending `to`, with non-decreasing scores).
   steps.sort((a, b) => a.score - b.score || rank.get(a.group)! - rank.get(b.group)! || a.to - b.to);
 
-  const counts = (length: number): Map<number, number> => {
+  const rawCounts = (length: number): Map<number, number> => {
     const m = new Map<number, number>();
     for (let i = 0; i < length; i++) {
       const st = steps[i]!;
       m.set(st.group, Math.max(m.get(st.group) ?? 0, st.to));
+    }
+    return m;
+  };
+  // Alignment (see `GlobalPlanOptions.align`): only where every count is a step (no `roundTo`).
+  const rounding = options.roundTo !== undefined && Number.isInteger(options.roundTo) && options.roundTo > 1;
+  const align =
+    !rounding && options.align === undefined
+      ? DEFAULT_ALIGN
+      : !rounding && Number.isInteger(options.align) && options.align! > 1
+        ? options.align!
+        : 1;
+  const band = Math.floor(
+    Math.max(0, Number.isFinite(options.alignBand) ? options.alignBand! : DEFAULT_ALIGN_BAND) * steps.length,
+  );
+  // Position in the ranking of each group's step to `to` channels removed (index `to`).
+  const position = new Map<number, Int32Array>();
+  if (align > 1) {
+    for (const g of eligible) position.set(g.id, new Int32Array(g.size + 1).fill(-1));
+    steps.forEach((st, i) => (position.get(st.group)![st.to] = i));
+  }
+  /** `rawCounts(length)` with each cut group moved to a multiple of `align` across nearly equal ranks. */
+  const alignedCounts = (length: number): Map<number, number> => {
+    const m = rawCounts(length);
+    for (const [id, removed] of m) {
+      const size = graph.groups[id]!.size;
+      const kept = size - removed;
+      const r = kept % align;
+      if (r === 0) continue;
+      const pos = position.get(id)!;
+      // Down: remove the next `r` channels of the group, when the last of them is ranked within the band.
+      const down = kept - r >= align ? pos[size - kept + r] : -1;
+      const dDown = down !== undefined && down >= 0 && down < length + band ? down - length + 1 : Infinity;
+      // Up: keep `align - r` more, when the lowest ranked of those given back is within the band.
+      const upRemoved = removed - (align - r);
+      const dUp =
+        upRemoved >= 0 && pos[upRemoved + 1]! >= length - band ? length - pos[upRemoved + 1]! : Infinity;
+      if (dDown === Infinity && dUp === Infinity) continue;
+      const to = dDown <= dUp ? removed + r : upRemoved;
+      if (to > 0) m.set(id, to);
+      else m.delete(id);
     }
     return m;
   };
@@ -144,27 +212,37 @@ export function planGlobal(
     flops: base.flops,
     channels: eligible.reduce((n, g) => n + g.size, 0),
   };
-  const removedShare = (length: number): number => {
-    const m = counts(length);
+  const removedShare = (m: Map<number, number>): number => {
     if (target.kind === 'channels') return baseline.channels > 0 ? channelsOf(m) / baseline.channels : 0;
     const c = costModel.evaluate(planOf(m));
     const [now, was] = target.kind === 'params' ? [c.params, base.params] : [c.flops, base.flops];
     return was > 0 ? (was - now) / was : 0;
   };
   const goal = Number.isFinite(target.fraction) ? Math.min(1, Math.max(0, target.fraction)) : 0;
-  // Smallest prefix length whose removed share reaches the goal (removedShare never decreases with length).
-  let lo = 0;
-  let hi = steps.length;
-  if (goal <= 0) hi = 0;
-  else if (removedShare(hi) < goal - 1e-12) lo = hi;
-  else {
+  const reaches = (m: Map<number, number>) => removedShare(m) >= goal - 1e-12;
+  /** Smallest prefix length whose counts reach the goal, by bisection (exact when reaching is monotone). */
+  const search = (countsOf: (length: number) => Map<number, number>): number => {
+    let lo = 0;
+    let hi = steps.length;
+    if (goal <= 0) return 0;
+    if (!reaches(countsOf(hi))) return hi;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (removedShare(mid) >= goal - 1e-12) hi = mid;
+      if (reaches(countsOf(mid))) hi = mid;
       else lo = mid + 1;
     }
+    return lo;
+  };
+  // The plain ranking: removedShare never decreases with the prefix length, so bisection is exact.
+  let chosen = rawCounts(search(rawCounts));
+  if (align > 1 && goal > 0 && reaches(chosen)) {
+    // Aligned counts are not monotone in the prefix length everywhere (a group may round up, then
+    // down): bisect, then step on a little until the goal is reached; keep the plain plan otherwise.
+    let length = search(alignedCounts);
+    for (let i = 0; i < 64 && length < steps.length && !reaches(alignedCounts(length)); i++) length++;
+    const m = alignedCounts(length);
+    if (reaches(m)) chosen = m;
   }
-  const chosen = counts(lo);
   const plan = planOf(chosen);
   const c = costModel.evaluate(plan);
   const reached: GlobalFigures = {
@@ -180,6 +258,7 @@ export function planGlobal(
   };
   const extras = [
     options.roundTo !== undefined && options.roundTo > 1 ? `kept rounded to ${options.roundTo}` : '',
+    align > 1 ? `kept counts preferably multiples of ${align}` : '',
     options.maxRatio !== undefined ? `at most ${+(options.maxRatio * 100).toFixed(2)}% per group` : '',
   ].filter((x) => x !== '');
   plan.note = `global: remove ${+(goal * 100).toFixed(2)}% of ${target.kind === 'flops' ? 'FLOPs' : target.kind}${extras.length > 0 ? ` (${extras.join(', ')})` : ''}`;

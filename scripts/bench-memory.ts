@@ -51,7 +51,8 @@ async function main(): Promise<void> {
   );
   const weightsMb = (params * 4) / 2 ** 20;
   const server = startPreview(port);
-  const browser = await launchChromium();
+  // expose-gc: each row is read twice, as found and after a full collection (live memory only).
+  const browser = await launchChromium(['--js-flags=--expose-gc', '--enable-precise-memory-info']);
   const rows: string[] = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -72,16 +73,26 @@ async function main(): Promise<void> {
       .getByRole('img', { name: /filter importance/ })
       .first()
       .waitFor({ timeout: 180_000 });
-    const mem = () =>
-      page.evaluate(
-        () =>
-          (
-            globalThis as unknown as { __prunelabBench: { memory(): { numBytes: number } } }
-          ).__prunelabBench.memory().numBytes /
-          2 ** 20,
+    type Mem = { numBytes: number; wasmHeapBytes: number; jsHeapBytes: number };
+    const mem = (): Promise<Mem> =>
+      page.evaluate(() =>
+        (globalThis as unknown as { __prunelabBench: { memory(): Mem } }).__prunelabBench.memory(),
       );
-    const opened = rendererRssMb();
-    rows.push(`| opened (before any preview) | ${opened.toFixed(0)} MB | ${(await mem()).toFixed(0)} MB |`);
+    const gc = () => page.evaluate(() => (globalThis as unknown as { gc(): void }).gc());
+    const mb = (b: number) => (b / 2 ** 20).toFixed(0);
+    /** One table row: RSS as found, RSS after a full GC, tfjs tensors, wasm heap, JS heap (after GC). */
+    const measure = async (what: string): Promise<{ rss: number; live: number }> => {
+      const rss = rendererRssMb();
+      await gc();
+      await new Promise((r) => setTimeout(r, 200));
+      const live = rendererRssMb();
+      const m = await mem();
+      rows.push(
+        `| ${what} | ${rss.toFixed(0)} MB | ${live.toFixed(0)} MB | ${mb(m.numBytes)} MB | ${mb(m.wasmHeapBytes)} MB | ${mb(m.jsHeapBytes)} MB |`,
+      );
+      return { rss, live };
+    };
+    const opened = (await measure('opened (before any preview)')).rss;
     const layers = [
       'conv2d',
       'conv2d_1',
@@ -95,6 +106,7 @@ async function main(): Promise<void> {
       'conv2d_9',
     ];
     let peak = opened;
+    let last = { rss: opened, live: opened };
     for (let p = 0; p < PREVIEWS; p++) {
       await page.getByRole('button', { name: `Select lowest 50% of ${layers[p]!}`, exact: true }).click();
       const ms = await page.evaluate(() =>
@@ -102,21 +114,20 @@ async function main(): Promise<void> {
           globalThis as unknown as { __prunelabBench: { preview(): Promise<number> } }
         ).__prunelabBench.preview(),
       );
-      const rss = rendererRssMb();
-      peak = Math.max(peak, rss);
-      rows.push(
-        `| after preview ${p + 1} (${(ms / 1000).toFixed(1)} s) | ${rss.toFixed(0)} MB | ${(await mem()).toFixed(0)} MB |`,
-      );
+      last = await measure(`after preview ${p + 1} (${(ms / 1000).toFixed(1)} s)`);
+      peak = Math.max(peak, last.rss);
     }
     console.log(
       `InceptionV3-size, ${params.toLocaleString()} parameters = ${weightsMb.toFixed(0)} MB of float32 weights; renderer at start ${start.toFixed(0)} MB`,
     );
-    console.log('| when | renderer RSS | tfjs tensor bytes |');
-    console.log('| --- | --- | --- |');
+    console.log('| when | renderer RSS | RSS after GC | tfjs tensors | wasm heap | JS heap |');
+    console.log('| --- | --- | --- | --- | --- | --- |');
     for (const r of rows) console.log(r);
+    const x = (mbs: number) => `${mbs.toFixed(0)} MB = ${(mbs / weightsMb).toFixed(2)}x the float32 weights`;
     console.log(
-      `growth from opening to the peak of ten previews: ${(peak - opened).toFixed(0)} MB = ${((peak - opened) / weightsMb).toFixed(2)}x the float32 weights; peak ${(peak / weightsMb).toFixed(2)}x`,
+      `growth from opening to after ten previews: ${x(last.rss - opened)} (after GC: ${x(last.live - opened)})`,
     );
+    console.log(`growth from opening to the highest reading: ${x(peak - opened)}`);
   } finally {
     await browser.close();
     await stop(server);

@@ -45,8 +45,8 @@ export async function stop(server: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Chromium as the e2e tests start it (Debian's when present). */
-export function launchChromium(): Promise<Browser> {
+/** Chromium as the e2e tests start it (Debian's when present), plus any `extraArgs`. */
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     ...(existsSync('/usr/bin/chromium') ? { executablePath: '/usr/bin/chromium' } : {}),
     args: [
@@ -56,6 +56,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
       '--no-first-run',
       '--disable-quic',
+      ...extraArgs,
     ],
   });
 }

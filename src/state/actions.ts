@@ -35,7 +35,7 @@ import { initBackend } from './tf-runtime';
 import { chooseCriterion, frameYielder, scoresForOpen } from './analysis-actions';
 import { openImageFiles, splitImageFiles, imageFolderName } from './recover-actions';
 import { commitPlan, dropMeasuredFigures, patchResults, planNow, resetPlanHistory } from './plan-slice';
-import { resetJobs, runJob } from './jobs';
+import { isRunning, JOB_KINDS, resetJobs, runJob } from './jobs';
 import { rememberModelFiles, rememberSampleFiles, restoreSession } from './persist';
 
 const set = useWorkbench.setState;
@@ -455,7 +455,37 @@ export async function runPreview(): Promise<void> {
     'preview',
     async ({ signal, progress }) => {
       const entry = getModel(session.id);
-      entry.tfModel ??= await loadLayersModelFromArtifacts(entry.opened.artifacts);
+      const source = getSampleSource(sampleSet.id);
+      const evalOpts = {
+        // Small enough that a batch's activations stay bounded (the wasm heap never shrinks).
+        batchSize: batchSizeFor(session.ir.layers),
+        signal,
+        yieldEvery: frameYielder(PREVIEW_SLICE_MS),
+      };
+      // The original does not change: its predictions on this sample set are computed once, in a
+      // pass of their own before the pruned model is built, and then the original is let go (unless
+      // another job is using it), so the page never holds both live models for a preview.
+      let original =
+        originalOutputs?.modelId === session.id && originalOutputs.sampleSetId === sampleSet.id
+          ? originalOutputs
+          : null;
+      const passes = original ? 1 : 2;
+      progress(0, passes * sampleSet.count);
+      if (!original) {
+        entry.tfModel ??= await loadLayersModelFromArtifacts(entry.opened.artifacts);
+        const r = await evaluateModels([entry.tfModel], source, {
+          ...evalOpts,
+          onProgress: (done) => progress(done, 2 * sampleSet.count),
+        });
+        original = {
+          modelId: session.id,
+          sampleSetId: sampleSet.id,
+          predictions: r.predictions[0]!,
+          accuracy: r.accuracy[0] ?? null,
+        };
+        originalOutputs = original;
+      }
+      releaseIdleOriginal(session.id);
       // The recovered (fine-tuned) model for this plan when there is one: what the download holds.
       const recovered = getRecovered(session.id, key);
       const pruned = await previewModelFor(session.id, key, quantize, recovered, () => {
@@ -466,34 +496,17 @@ export async function runPreview(): Promise<void> {
           ? artifacts
           : quantizedArtifacts(artifacts, quantize, sourceStorageOf(entry.opened.artifacts));
       });
-      const source = getSampleSource(sampleSet.id);
-      progress(0, sampleSet.count);
-      // The original does not change: its predictions on this sample set are computed once.
-      const cached =
-        originalOutputs?.modelId === session.id && originalOutputs.sampleSetId === sampleSet.id
-          ? originalOutputs
-          : null;
-      const models = cached ? [pruned] : [entry.tfModel, pruned];
-      const result = await evaluateModels(models, source, {
-        // Small enough that a batch's activations stay bounded (the wasm heap never shrinks).
-        batchSize: batchSizeFor(session.ir.layers),
-        signal,
-        yieldEvery: frameYielder(PREVIEW_SLICE_MS),
-        onProgress: (done, total) => progress(done, total),
+      const offset = (passes - 1) * sampleSet.count;
+      const result = await evaluateModels([pruned], source, {
+        ...evalOpts,
+        onProgress: (done) => progress(offset + done, passes * sampleSet.count),
       });
       if (get().session?.id !== session.id || get().sampleSet?.id !== sampleSet.id) return;
-      const original = cached ?? {
-        modelId: session.id,
-        sampleSetId: sampleSet.id,
-        predictions: result.predictions[0]!,
-        accuracy: result.accuracy[0] ?? null,
-      };
-      originalOutputs = original;
-      const prunedPredictions = result.predictions[models.length - 1]!;
+      const prunedPredictions = result.predictions[0]!;
       patchResults(key, plan, () => ({
         preview: {
           original: original.accuracy,
-          pruned: result.accuracy[models.length - 1] ?? null,
+          pruned: result.accuracy[0] ?? null,
           agreement: topOneAgreement(original.predictions, prunedPredictions),
           samples: result.samples,
           quantize,
@@ -548,6 +561,20 @@ async function previewModelFor(
 /** The live pruned model the last preview ran (for the in-page benchmark), or null. */
 export function keptPreviewModel(): tf.LayersModel | null {
   return previewModel?.model ?? null;
+}
+
+/**
+ * Lets the live original model of `modelId` go when no job other than a preview may be using it
+ * (its predictions are cached; a job that needs it again builds it anew). On wasm a live model costs
+ * about three times its weights (the tensors and XNNPACK's packed copies), so keeping the original
+ * beside the preview's pruned model would double what a preview holds.
+ */
+function releaseIdleOriginal(modelId: number): void {
+  const s = get();
+  if (JOB_KINDS.some((k) => k !== 'preview' && isRunning(s, k))) return;
+  const entry = getModel(modelId);
+  entry.tfModel?.dispose();
+  delete entry.tfModel;
 }
 
 /** Frees the kept preview model (a new model or sample set, or to measure memory). */

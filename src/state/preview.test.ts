@@ -65,4 +65,26 @@ describe('preview', () => {
     expect(tf.memory().numTensors - tensors0).toBeLessThanOrEqual(kept - tensors0 + 2);
     expect(currentResults(get())?.preview).toMatchObject(await direct());
   });
+
+  it('holds one live model after a preview: the original is let go once its predictions are kept', async () => {
+    await openFiles(files, 'tiny');
+    const bytes0 = tf.memory().numBytes;
+    toggleFilter('conv1', 1);
+    await runPreview();
+    const { session, plan } = get();
+    const { opened, tfModel } = getModel(session!.id);
+    expect(tfModel).toBeUndefined();
+    // What is live beyond before is the pruned model's weights (plus tfjs' few scalars), not the original's too.
+    const prunedBytes = applyPlan(opened.artifacts, plan, opened.ir, opened.graph).artifacts.weights.reduce(
+      (n, w) => n + w.values.length * 4,
+      0,
+    );
+    const grown = tf.memory().numBytes - bytes0;
+    expect(grown).toBeGreaterThanOrEqual(prunedBytes);
+    expect(grown).toBeLessThan(prunedBytes + 64);
+    // Previewing another plan still gives the figures of both models from scratch.
+    toggleFilter('conv2', 0);
+    await runPreview();
+    expect(currentResults(get())?.preview).toMatchObject(await direct());
+  });
 });

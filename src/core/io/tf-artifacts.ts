@@ -239,17 +239,45 @@ export async function loadLayersModelFromArtifacts(a: ModelArtifactsData): Promi
     throw new ModelLoadError('BUILD_FAILED', ...buildFailure(e, topology));
   }
   try {
-    tf.tidy(() => {
-      const values: tf.NamedTensorMap = {};
-      for (const w of a.weights) values[w.name] = tf.tensor(w.values, w.shape, w.dtype);
-      model.loadWeights(values, true);
-    });
+    writeWeights(model, a.weights);
   } catch (e) {
     model.dispose();
     disposeVariablesSince(before);
     throw new ModelLoadError('BUILD_FAILED', ...buildFailure(e, topology));
   }
   return model;
+}
+
+/**
+ * Fills the model's variables with `weights`. When the names match the variables one to one, each
+ * value is written as soon as it is made, so its variable's initial value is freed at once: the
+ * backend holds one model plus one weight at a time, not two models (on wasm the heap never
+ * shrinks, so the peak is what a page keeps). Otherwise tfjs's strict `loadWeights` says what is
+ * wrong. Shapes are checked by the variables either way.
+ */
+function writeWeights(model: tf.LayersModel, weights: readonly WeightTensor[]): void {
+  const target = new Map(model.weights.map((v) => [v.originalName, v]));
+  const oneToOne =
+    target.size === model.weights.length &&
+    weights.length === target.size &&
+    new Set(weights.map((w) => w.name)).size === weights.length &&
+    weights.every((w) => target.has(w.name));
+  if (!oneToOne) {
+    tf.tidy(() => {
+      const values: tf.NamedTensorMap = {};
+      for (const w of weights) values[w.name] = tf.tensor(w.values, w.shape, w.dtype);
+      model.loadWeights(values, true);
+    });
+    return;
+  }
+  for (const w of weights) {
+    const t = tf.tensor(w.values, w.shape, w.dtype);
+    try {
+      target.get(w.name)!.write(t);
+    } finally {
+      t.dispose();
+    }
+  }
 }
 
 function buildFailure(e: unknown, topology: unknown): [string, { layer?: string }] {

@@ -34,4 +34,19 @@ describe('nonFiniteWeights', () => {
   it('is empty for a healthy model (huge but finite values included)', () => {
     expect(nonFiniteWeights(model([w('d/kernel', [3.4e38, -3.4e38, 0])]))).toEqual([]);
   });
+
+  it('counts every NaN and Inf of a long weight, wherever it sits (chunk edges included)', () => {
+    const v = new Float32Array(20000).fill(0.5);
+    const at = [0, 1, 4095, 4096, 4097, 8191, 12000, 19999];
+    at.forEach((i, k) => (v[i] = k % 3 === 0 ? NaN : k % 3 === 1 ? Infinity : -Infinity));
+    v[9000] = -3.4e38;
+    v[9001] = 3.4e38;
+    const list = nonFiniteWeights(
+      model([{ name: 'big/kernel', shape: [20000], dtype: 'float32', values: v }]),
+    );
+    expect(list).toEqual([{ layer: 'big', weight: 'big/kernel', nan: 3, inf: 5 }]);
+    expect(
+      nonFiniteWeights(model([{ name: 'ok', shape: [20000], dtype: 'float32', values: v.fill(-0) }])),
+    ).toEqual([]);
+  });
 });

@@ -22,6 +22,9 @@ function layerOf(name: string): string {
   return bare.length > 0 ? bare.join('/') : parts.slice(0, -1).join('/');
 }
 
+/** Values screened at once by `nonFiniteWeights` before it counts one by one. */
+const SCREEN_CHUNK = 4096;
+
 /**
  * Every float weight holding NaN or ±Infinity, in manifest order, with its counts; `[]` for a healthy
  * model. Example: `[{layer: 'conv1', weight: 'conv1/kernel', nan: 3, inf: 0}]`.
@@ -33,11 +36,30 @@ export function nonFiniteWeights(artifacts: ModelArtifactsData): NonFiniteWeight
     let nan = 0;
     let inf = 0;
     const v = w.values;
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i]!;
-      if (x - x !== 0) {
-        if (Number.isNaN(x)) nan++;
-        else inf++;
+    // Screen a chunk at a time: `x * 0` is ±0 for a finite x and NaN for NaN or ±Inf, so a chunk's sum
+    // is 0 exactly when all its values are finite (four sums keep the adds independent). Only a chunk
+    // that fails is counted value by value.
+    for (let start = 0; start < v.length; start += SCREEN_CHUNK) {
+      const end = Math.min(v.length, start + SCREEN_CHUNK);
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let i = start;
+      for (; i + 3 < end; i += 4) {
+        s0 += v[i]! * 0;
+        s1 += v[i + 1]! * 0;
+        s2 += v[i + 2]! * 0;
+        s3 += v[i + 3]! * 0;
+      }
+      for (; i < end; i++) s0 += v[i]! * 0;
+      if (s0 + s1 + s2 + s3 === 0) continue;
+      for (let j = start; j < end; j++) {
+        const x = v[j]!;
+        if (x - x !== 0) {
+          if (Number.isNaN(x)) nan++;
+          else inf++;
+        }
       }
     }
     if (nan > 0 || inf > 0) out.push({ layer: layerOf(w.name), weight: w.name, nan, inf });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildModelIR } from '../ir/build-ir';
 import { buildChannelGraph } from '../graph/build-graph';
@@ -11,6 +12,45 @@ describe('magnitude scores', () => {
     expect(Array.from(l1Norms(k, 3))).toEqual([4, 6]);
     expect(Array.from(l2Norms(k, 3))).toEqual([Math.fround(Math.sqrt(10)), Math.fround(Math.sqrt(20))]);
     expect(Array.from(l1Norms(k, 2))).toEqual([3, 7]);
+  });
+
+  it('L1 and L2 equal a plain per-entry sum on every axis, bit for bit (random shapes, zero-size axes included)', () => {
+    // The oracle: entry i adds to channel floor(i / inner) % size, in entry order, as float64.
+    const reference = (shape: number[], values: Float32Array, axis: number, square: boolean) => {
+      const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+      const acc = new Float64Array(shape[axis]!);
+      for (let i = 0; i < values.length; i++) {
+        const x = values[i]!;
+        acc[Math.floor(i / inner) % shape[axis]!]! += square ? x * x : Math.abs(x);
+      }
+      return square ? Float32Array.from(acc, Math.sqrt) : Float32Array.from(acc);
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 4 }),
+        fc.nat(),
+        fc.integer(),
+        (shape, axisSeed, seed) => {
+          const n = shape.reduce((p, d) => p * d, 1);
+          let x = seed | 0;
+          const values = Float32Array.from({ length: n }, () => {
+            x = (Math.imul(x, 1103515245) + 12345) | 0;
+            // Magnitudes 2^-30..2^30, so float64 sums round and a changed order of adds shows.
+            return (x >> 8) * 2 ** ((x & 63) - 50);
+          });
+          const axis = axisSeed % shape.length;
+          const w = { shape, values };
+          expect(l1Norms(w, axis)).toEqual(reference(shape, values, axis, false));
+          expect(l2Norms(w, axis)).toEqual(reference(shape, values, axis, true));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Adds in entry order: after 2^53, adding 2^29, 1, 1 one at a time loses both 1s (ties to even)
+    // and lands on a float32 tie that rounds down; adding them as one sum (2^29 + 2) would round up.
+    const order = { shape: [8, 1], values: Float32Array.of(2 ** 53, 0, 0, 0, 2 ** 29, 1, 1, 0) };
+    expect(l1Norms(order, 1)).toEqual(Float32Array.of(2 ** 53));
+    expect(l1Norms(order, 1)).toEqual(reference(order.shape, order.values, 1, false));
   });
 
   it('scoreGroups reads each producer kernel on its out axis (Conv2D last, Conv2DTranspose axis 2, separable pointwise)', () => {

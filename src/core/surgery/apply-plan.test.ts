@@ -255,6 +255,63 @@ describe('applyPlan details', () => {
     expect(sliceWeight(w, [[0], [2]])).toMatchObject({ shape: [1, 1], values: Float32Array.of(2) });
     expect(w.values).toEqual(Float32Array.of(0, 1, 2, 3, 4, 5));
   });
+
+  it('sliceWeight equals a per-entry gather on random shapes and picks, bit for bit', () => {
+    // The oracle: every output entry, by its multi-index, reads the input at the picked indices.
+    const reference = (shape: number[], values: Float32Array, picks: (number[] | null)[]) => {
+      const lists = shape.map((d, a) => picks[a] ?? Array.from({ length: d }, (_, i) => i));
+      const outShape = lists.map((l) => l.length);
+      const total = outShape.reduce((p, d) => p * d, 1);
+      const out = new Float32Array(total);
+      for (let o = 0; o < total; o++) {
+        let rest = o;
+        let at = 0;
+        let stride = 1;
+        for (let a = shape.length - 1; a >= 0; a--) {
+          at += lists[a]![rest % outShape[a]!]! * stride;
+          rest = Math.floor(rest / outShape[a]!);
+          stride *= shape[a]!;
+        }
+        out[o] = values[at]!;
+      }
+      return { shape: outShape, values: out };
+    };
+    fc.assert(
+      fc.property(
+        fc
+          .array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 4 })
+          .filter((shape) => shape.reduce((p, d) => p * d, 1) <= 5000)
+          .chain((shape) =>
+            fc.tuple(
+              fc.constant(shape),
+              fc.tuple(
+                ...shape.map((d) =>
+                  fc.option(fc.subarray(Array.from({ length: d }, (_, i) => i)), { nil: null }),
+                ),
+              ),
+            ),
+          ),
+        ([shape, picks]) => {
+          const n = shape.reduce((p, d) => p * d, 1);
+          // Distinct bit patterns, negative zero and a NaN among them.
+          const values = Float32Array.from({ length: n }, (_, i) =>
+            i === 3 ? -0 : i === 5 ? NaN : i - n / 2,
+          );
+          const w = { name: 'k', shape, dtype: 'float32' as const, values };
+          const got = sliceWeight(w, picks);
+          const want = reference(shape, values, picks);
+          expect(got.shape).toEqual(want.shape);
+          expect(new Uint8Array(got.values.buffer)).toEqual(new Uint8Array(want.values.buffer));
+          const ints = sliceWeight(
+            { ...w, dtype: 'int32', values: Int32Array.from(values, (x) => x | 0) },
+            picks,
+          );
+          expect(ints.values).toEqual(Int32Array.from(want.values, (x) => x | 0));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
 
 describe('provenance writer stamp (issue 11)', () => {

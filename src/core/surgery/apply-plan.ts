@@ -78,6 +78,11 @@ export interface ApplyPlanResult {
   kept: Record<string, KeptIndices>;
 }
 
+/** The same bytes as 32-bit integers (both element types are 4 bytes wide). */
+function int32View(v: Float32Array | Int32Array): Int32Array {
+  return v instanceof Int32Array ? v : new Int32Array(v.buffer, v.byteOffset, v.length);
+}
+
 /**
  * Gathers `picks[axis]` (or the whole axis for `null`) from a row-major weight into a new tensor.
  * Example: a `[2, 3]` Dense kernel with picks `[[1], null]` keeps row 1: shape `[1, 3]`.
@@ -85,41 +90,71 @@ export interface ApplyPlanResult {
 export function sliceWeight(w: WeightTensor, picks: readonly (readonly number[] | null)[]): WeightTensor {
   const shape = w.shape;
   const rank = shape.length;
-  const lists = shape.map((d, a) => picks[a] ?? Array.from({ length: d }, (_, i) => i));
+  const outShape = shape.map((d, a) => picks[a]?.length ?? d);
+  const total = outShape.reduce((p, d) => p * d, 1);
+  const out = w.dtype === 'int32' ? new Int32Array(total) : new Float32Array(total);
+  const result = { name: w.name, shape: outShape, dtype: w.dtype, values: out };
+  if (rank === 0) out[0] = w.values[0]!;
+  if (rank === 0 || total === 0) return result;
+  // Values whose array type differs from `dtype` are converted first, as an element-wise copy would;
+  // then bit patterns are copied as int32, so every float travels unchanged.
+  const typed = w.dtype === 'int32' ? w.values instanceof Int32Array : w.values instanceof Float32Array;
+  const from = typed
+    ? w.values
+    : w.dtype === 'int32'
+      ? Int32Array.from(w.values)
+      : Float32Array.from(w.values);
+  const src = int32View(from);
+  const dst = int32View(out);
   const strides = new Array<number>(rank).fill(1);
   for (let a = rank - 2; a >= 0; a--) strides[a] = strides[a + 1]! * shape[a + 1]!;
-  const outShape = lists.map((l) => l.length);
-  const total = outShape.reduce((p, d) => p * d, 1);
-  const src = w.values;
-  const out = w.dtype === 'int32' ? new Int32Array(total) : new Float32Array(total);
   // Axes after the last picked one are whole: copy them as contiguous blocks.
   let last = rank - 1;
   while (last > 0 && !picks[last]) last--;
-  const block = strides[last] ?? 1;
+  const block = strides[last]!;
+  // The flat offset of each gathered index on axes 0..last, walked like an odometer.
+  const offsets: Int32Array[] = [];
+  for (let a = 0; a <= last; a++) {
+    const list = picks[a];
+    const stride = strides[a]!;
+    const off = new Int32Array(outShape[a]!);
+    for (let k = 0; k < off.length; k++) off[k] = (list ? list[k]! : k) * stride;
+    offsets.push(off);
+  }
+  const inner = offsets[last]!;
+  const digit = new Int32Array(last);
+  let base = 0;
+  for (let a = 0; a < last; a++) base += offsets[a]![0]!;
   let o = 0;
-  const visit = (axis: number, base: number): void => {
-    const list = lists[axis]!;
-    const stride = strides[axis]!;
-    if (axis === last) {
-      if (block === 1) {
-        for (const i of list) out[o++] = src[base + i * stride]!;
-        return;
+  for (;;) {
+    if (block === 1) {
+      for (let k = 0; k < inner.length; k++) dst[o++] = src[base + inner[k]!]!;
+    } else if (block < 32) {
+      for (let k = 0; k < inner.length; k++) {
+        const at = base + inner[k]!;
+        for (let j = 0; j < block; j++) dst[o++] = src[at + j]!;
       }
-      for (const i of list) {
-        const from = base + i * stride;
-        if (block < 32) for (let j = 0; j < block; j++) out[o++] = src[from + j]!;
-        else {
-          out.set(src.subarray(from, from + block), o);
-          o += block;
-        }
+    } else {
+      for (let k = 0; k < inner.length; k++) {
+        const at = base + inner[k]!;
+        dst.set(src.subarray(at, at + block), o);
+        o += block;
       }
-      return;
     }
-    for (const i of list) visit(axis + 1, base + i * stride);
-  };
-  if (rank === 0) out[0] = src[0]!;
-  else visit(0, 0);
-  return { name: w.name, shape: outShape, dtype: w.dtype, values: out };
+    // Next position of axes 0..last-1 (the last of them moves fastest).
+    let a = last - 1;
+    for (; a >= 0; a--) {
+      const off = offsets[a]!;
+      base -= off[digit[a]!]!;
+      if (++digit[a]! < off.length) {
+        base += off[digit[a]!]!;
+        break;
+      }
+      digit[a] = 0;
+      base += off[0]!;
+    }
+    if (a < 0) return result;
+  }
 }
 
 function isIndexList(v: unknown): v is number[] {

@@ -53,12 +53,22 @@ export function selectLowest(scores: Float32Array, fraction: number, options: Se
   const n = scores.length;
   const count = removalCount(n, fraction, options);
   if (count <= 0) return [];
-  const key = (i: number) => {
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
     const s = scores[i]!;
-    return Number.isNaN(s) ? -Infinity : s;
-  };
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => key(a) - key(b) || a - b);
-  return order.slice(0, count).sort((a, b) => a - b);
+    keys[i] = Number.isNaN(s) ? -Infinity : s;
+  }
+  // The count-th lowest key is the cut: every index below it goes, then the lowest indices at it
+  // (`<` and `===` treat -0 and 0 alike, as ties).
+  const cut = keys.slice().sort()[count - 1]!;
+  let ties = count;
+  for (let i = 0; i < n; i++) if (keys[i]! < cut) ties--;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    if (k < cut || (k === cut && ties-- > 0)) out.push(i);
+  }
+  return out;
 }
 
 function matches(names: readonly string[], layer: string): boolean {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ChannelGraph } from '../graph/types';
 import { canonicalizePlan, normalizePlan, validatePlan } from './validate';
@@ -64,6 +65,26 @@ describe('automatic planners', () => {
     expect(selectLowest(Float32Array.of(3, 2, 1), 0.3)).toEqual([]);
     expect(selectLowest(Float32Array.of(5), 0.9)).toEqual([]);
     expect(selectLowest(new Float32Array(10), 0.7)).toHaveLength(7);
+  });
+
+  it('selectLowest equals sorting by (score, index) and taking the first ones (ties, ±0, ±Inf, NaN)', () => {
+    const reference = (scores: Float32Array, count: number) => {
+      const key = (i: number) => (Number.isNaN(scores[i]) ? -Infinity : scores[i]!);
+      const order = Array.from(scores, (_, i) => i).sort((a, b) => key(a) - key(b) || a - b);
+      return order.slice(0, count).sort((a, b) => a - b);
+    };
+    const value = fc.constantFrom(0, -0, 1, -1, 2.5, NaN, Infinity, -Infinity, 1e-40, 3, 3, 3);
+    fc.assert(
+      fc.property(
+        fc.array(value, { maxLength: 40 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (list, f) => {
+          const scores = Float32Array.from(list);
+          expect(selectLowest(scores, f)).toEqual(reference(scores, removalCount(scores.length, f)));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('planLowestFraction covers prunable groups (or the ones named)', () => {

@@ -83,6 +83,32 @@ function int32View(v: Float32Array | Int32Array): Int32Array {
   return v instanceof Int32Array ? v : new Int32Array(v.buffer, v.byteOffset, v.length);
 }
 
+/** `dst[o + k] = src[base + at[k]]` for every k; returns the next free position of `dst`. */
+function gather(dst: Int32Array, o: number, src: Int32Array, base: number, at: Int32Array): number {
+  for (let k = 0; k < at.length; k++) dst[o + k] = src[base + at[k]!]!;
+  return o + at.length;
+}
+
+/** Copies the `block` values from each `base + at[k]` in turn; returns the next free position of `dst`. */
+function copyBlocks(
+  dst: Int32Array,
+  o: number,
+  src: Int32Array,
+  base: number,
+  at: Int32Array,
+  block: number,
+): number {
+  for (let k = 0; k < at.length; k++) {
+    const from = base + at[k]!;
+    if (block < 32) for (let j = 0; j < block; j++) dst[o++] = src[from + j]!;
+    else {
+      dst.set(src.subarray(from, from + block), o);
+      o += block;
+    }
+  }
+  return o;
+}
+
 /**
  * Gathers `picks[axis]` (or the whole axis for `null`) from a row-major weight into a new tensor.
  * Example: a `[2, 3]` Dense kernel with picks `[[1], null]` keeps row 1: shape `[1, 3]`.
@@ -127,20 +153,7 @@ export function sliceWeight(w: WeightTensor, picks: readonly (readonly number[] 
   for (let a = 0; a < last; a++) base += offsets[a]![0]!;
   let o = 0;
   for (;;) {
-    if (block === 1) {
-      for (let k = 0; k < inner.length; k++) dst[o++] = src[base + inner[k]!]!;
-    } else if (block < 32) {
-      for (let k = 0; k < inner.length; k++) {
-        const at = base + inner[k]!;
-        for (let j = 0; j < block; j++) dst[o++] = src[at + j]!;
-      }
-    } else {
-      for (let k = 0; k < inner.length; k++) {
-        const at = base + inner[k]!;
-        dst.set(src.subarray(at, at + block), o);
-        o += block;
-      }
-    }
+    o = block === 1 ? gather(dst, o, src, base, inner) : copyBlocks(dst, o, src, base, inner, block);
     // Next position of axes 0..last-1 (the last of them moves fastest).
     let a = last - 1;
     for (; a >= 0; a--) {

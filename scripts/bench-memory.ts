@@ -120,7 +120,9 @@ async function main(): Promise<void> {
     console.log(
       `InceptionV3-size, ${params.toLocaleString()} parameters = ${weightsMb.toFixed(0)} MB of float32 weights; renderer at start ${start.toFixed(0)} MB`,
     );
-    console.log('| when | renderer RSS | RSS after GC | tfjs tensors | wasm heap | JS heap |');
+    console.log(
+      '| when | renderer RSS | RSS after GC | tfjs data buffers | wasm heap size | JS heap (Chromium) |',
+    );
     console.log('| --- | --- | --- | --- | --- | --- |');
     for (const r of rows) console.log(r);
     const x = (mbs: number) => `${mbs.toFixed(0)} MB = ${(mbs / weightsMb).toFixed(2)}x the float32 weights`;

@@ -16,7 +16,7 @@ import {
 } from '../core/io/source-storage';
 import { readSourceStorage } from '../core/io/tfjs-format';
 import { expandArchives } from '../core/io/open-model';
-import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
+import { loadLayersModelFromArtifacts, type ShareWeights } from '../core/io/tf-artifacts';
 import { parseSampleSet, SAMPLE_SET_MAGIC } from '../core/evaluate/sample-set';
 import { checkSamplesFit, samplesModelOf } from '../core/evaluate/samples-fit';
 import { batchSizeFor, evaluateModels, topOneAgreement } from '../core/evaluate/evaluate';
@@ -35,7 +35,7 @@ import { initBackend } from './tf-runtime';
 import { chooseCriterion, frameYielder, scoresForOpen } from './analysis-actions';
 import { openImageFiles, splitImageFiles, imageFolderName } from './recover-actions';
 import { commitPlan, dropMeasuredFigures, patchResults, planNow, resetPlanHistory } from './plan-slice';
-import { isRunning, JOB_KINDS, resetJobs, runJob } from './jobs';
+import { resetJobs, runJob } from './jobs';
 import { rememberModelFiles, rememberSampleFiles, restoreSession } from './persist';
 
 const set = useWorkbench.setState;
@@ -463,17 +463,17 @@ export async function runPreview(): Promise<void> {
         yieldEvery: frameYielder(PREVIEW_SLICE_MS),
       };
       // The original does not change: its predictions on this sample set are computed once, in a
-      // pass of their own before the pruned model is built, and then the original is let go (unless
-      // another job is using it), so the page never holds both live models for a preview.
+      // pass of their own. The pruned model is built on the original's tensors (only the weights the
+      // plan changed are new), so a preview adds the changed weights, not a second model.
       let original =
         originalOutputs?.modelId === session.id && originalOutputs.sampleSetId === sampleSet.id
           ? originalOutputs
           : null;
       const passes = original ? 1 : 2;
       progress(0, passes * sampleSet.count);
+      const base = (entry.tfModel ??= await loadLayersModelFromArtifacts(entry.opened.artifacts));
       if (!original) {
-        entry.tfModel ??= await loadLayersModelFromArtifacts(entry.opened.artifacts);
-        const r = await evaluateModels([entry.tfModel], source, {
+        const r = await evaluateModels([base], source, {
           ...evalOpts,
           onProgress: (done) => progress(done, 2 * sampleSet.count),
         });
@@ -485,17 +485,24 @@ export async function runPreview(): Promise<void> {
         };
         originalOutputs = original;
       }
-      releaseIdleOriginal(session.id);
       // The recovered (fine-tuned) model for this plan when there is one: what the download holds.
       const recovered = getRecovered(session.id, key);
-      const pruned = await previewModelFor(session.id, key, quantize, recovered, () => {
-        const artifacts =
-          recovered ?? applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph).artifacts;
-        // The preview measures what the download will hold: quantized weights when chosen.
-        return quantize === 'none'
-          ? artifacts
-          : quantizedArtifacts(artifacts, quantize, sourceStorageOf(entry.opened.artifacts));
-      });
+      const pruned = await previewModelFor(
+        session.id,
+        key,
+        quantize,
+        recovered,
+        () => {
+          const artifacts =
+            recovered ??
+            applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph).artifacts;
+          // The preview measures what the download will hold: quantized weights when chosen.
+          return quantize === 'none'
+            ? artifacts
+            : quantizedArtifacts(artifacts, quantize, sourceStorageOf(entry.opened.artifacts));
+        },
+        { model: base, artifacts: entry.opened.artifacts },
+      );
       const offset = (passes - 1) * sampleSet.count;
       const result = await evaluateModels([pruned], source, {
         ...evalOpts,
@@ -530,8 +537,9 @@ let originalOutputs: {
 
 /**
  * The live pruned model of the last preview, kept for its plan key (and storage and recovered
- * weights): previewing the same plan again does not rebuild it. Only one is kept, so the page holds
- * at most one extra copy of the weights; the one it replaces is disposed.
+ * weights): previewing the same plan again does not rebuild it. Only one is kept, built on the
+ * original's tensors, so the page holds the original plus the weights the plan changed (with
+ * quantized or fine-tuned weights, one extra copy); the one it replaces is disposed.
  */
 let previewModel: {
   modelId: number;
@@ -547,13 +555,14 @@ async function previewModelFor(
   quantize: string,
   source: object | undefined,
   build: () => Parameters<typeof loadLayersModelFromArtifacts>[0],
+  share: ShareWeights,
 ): Promise<tf.LayersModel> {
   const p = previewModel;
   if (p && p.modelId === modelId && p.key === key && p.quantize === quantize && p.source === source) {
     return p.model;
   }
   disposePreviewModel();
-  const model = await loadLayersModelFromArtifacts(build());
+  const model = await loadLayersModelFromArtifacts(build(), { share });
   previewModel = { modelId, key, quantize, source, model };
   return model;
 }
@@ -561,20 +570,6 @@ async function previewModelFor(
 /** The live pruned model the last preview ran (for the in-page benchmark), or null. */
 export function keptPreviewModel(): tf.LayersModel | null {
   return previewModel?.model ?? null;
-}
-
-/**
- * Lets the live original model of `modelId` go when no job other than a preview may be using it
- * (its predictions are cached; a job that needs it again builds it anew). On wasm a live model costs
- * about three times its weights (the tensors and XNNPACK's packed copies), so keeping the original
- * beside the preview's pruned model would double what a preview holds.
- */
-function releaseIdleOriginal(modelId: number): void {
-  const s = get();
-  if (JOB_KINDS.some((k) => k !== 'preview' && isRunning(s, k))) return;
-  const entry = getModel(modelId);
-  entry.tfModel?.dispose();
-  delete entry.tfModel;
 }
 
 /** Frees the kept preview model (a new model or sample set, or to measure memory). */

@@ -15,7 +15,7 @@ export interface BenchHooks {
   preview(): Promise<number>;
   /** Plain predict of the pruned model (the last preview's) and optionally the original, in the preview's batches; ms. */
   plainPredict(which: 'pruned' | 'both'): Promise<number>;
-  /** tfjs's tensor memory now, the wasm heap's size (0 off wasm) and the JS heap in use (Chromium). */
+  /** tfjs's data buffers now (bytes counted once per buffer), the wasm heap's size (0 off wasm) and the JS heap in use (Chromium). */
   memory(): { numBytes: number; numTensors: number; wasmHeapBytes: number; jsHeapBytes: number };
 }
 
@@ -56,10 +56,15 @@ export function installBenchHooks(): void {
     plainPredict,
     memory: () => {
       const m = tf.memory();
+      // Bytes per data buffer, not per tensor: a pruned preview model shares the original's buffers.
+      const info = (tf.engine() as unknown as { state: { tensorInfo: Map<object, { bytes: number }> } }).state
+        .tensorInfo;
+      let numBytes = 0;
+      for (const t of info.values()) numBytes += t.bytes;
       const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
       const js = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory;
       return {
-        numBytes: m.numBytes,
+        numBytes,
         numTensors: m.numTensors,
         wasmHeapBytes: wasm?.HEAPU8?.byteLength ?? 0,
         jsHeapBytes: js?.usedJSHeapSize ?? 0,

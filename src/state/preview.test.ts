@@ -66,22 +66,31 @@ describe('preview', () => {
     expect(currentResults(get())?.preview).toMatchObject(await direct());
   });
 
-  it('holds one live model after a preview: the original is let go once its predictions are kept', async () => {
+  it('adds only the weights the plan changed: the pruned model is built on the original tensors', async () => {
     await openFiles(files, 'tiny');
-    const bytes0 = tf.memory().numBytes;
+    const buffers = () => (tf.memory() as unknown as { numDataBuffers: number }).numDataBuffers;
     toggleFilter('conv1', 1);
     await runPreview();
     const { session, plan } = get();
     const { opened, tfModel } = getModel(session!.id);
-    expect(tfModel).toBeUndefined();
-    // What is live beyond before is the pruned model's weights (plus tfjs' few scalars), not the original's too.
-    const prunedBytes = applyPlan(opened.artifacts, plan, opened.ir, opened.graph).artifacts.weights.reduce(
-      (n, w) => n + w.values.length * 4,
-      0,
+    const changed = applyPlan(opened.artifacts, plan, opened.ir, opened.graph).artifacts.weights.filter(
+      (w, i) => w.values !== opened.artifacts.weights[i]!.values,
     );
-    const grown = tf.memory().numBytes - bytes0;
-    expect(grown).toBeGreaterThanOrEqual(prunedBytes);
-    expect(grown).toBeLessThan(prunedBytes + 64);
+    expect(changed.map((w) => w.name).sort()).toEqual(['conv1/bias', 'conv1/kernel', 'conv2/kernel']);
+    // Another plan: the kept pruned model is replaced; live data = the original's + the changed weights.
+    const withOriginal = buffers();
+    toggleFilter('conv2', 0);
+    await runPreview();
+    const nowChanged = applyPlan(
+      opened.artifacts,
+      get().plan,
+      opened.ir,
+      opened.graph,
+    ).artifacts.weights.filter((w, i) => w.values !== opened.artifacts.weights[i]!.values);
+    expect(nowChanged.length).toBe(5); // conv1 kernel+bias, conv2 kernel+bias, out kernel
+    expect(buffers() - withOriginal).toBe(nowChanged.length - changed.length);
+    expect(tfModel).toBe(getModel(session!.id).tfModel);
+    expect(plan).not.toBe(get().plan);
     // Previewing another plan still gives the figures of both models from scratch.
     toggleFilter('conv2', 0);
     await runPreview();

@@ -246,7 +246,11 @@ async function modelsForPlan(
   const artifacts =
     getRecovered(session.id, planKey) ??
     applyPlan(entry.opened.artifacts, plan, entry.opened.ir, entry.opened.graph).artifacts;
-  const pruned = await loadLayersModelFromArtifacts(artifacts);
+  // Built on the original's tensors: only the weights the plan changed are new (training and BN
+  // re-estimation replace a variable's tensor, never write into it, so the original stays as it is).
+  const pruned = await loadLayersModelFromArtifacts(artifacts, {
+    share: { model: entry.tfModel, artifacts: entry.opened.artifacts },
+  });
   return { original: entry.tfModel, pruned, artifacts };
 }
 

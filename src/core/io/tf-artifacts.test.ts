@@ -175,3 +175,72 @@ describe('loadLayersModelFromArtifacts: failures are typed and leak nothing', ()
     m.dispose();
   });
 });
+
+describe('loadLayersModelFromArtifacts with share: a pruned model on its original tensors', () => {
+  it('predicts exactly as a model built on its own, costs only the weights the plan changed, and either model can go first', async () => {
+    await tf.setBackend('cpu');
+    const input = tf.input({ shape: [10, 10, 3] });
+    const c1 = tf.layers.conv2d({ filters: 8, kernelSize: 3, name: 'c1', activation: 'relu' }).apply(input);
+    const bn = tf.layers.batchNormalization({ name: 'bn' }).apply(c1);
+    const c2 = tf.layers.conv2d({ filters: 6, kernelSize: 3, name: 'c2' }).apply(bn);
+    const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, name: 'dw', padding: 'same' }).apply(c2);
+    const flat = tf.layers.flatten({ name: 'flat' }).apply(dw);
+    const out = tf.layers.dense({ units: 4, name: 'out' }).apply(flat) as tf.SymbolicTensor;
+    const m = tf.model({ inputs: input, outputs: out });
+    const { artifactsFromLayersModel } = await import('./tf-artifacts');
+    const { applyPlan } = await import('../surgery/apply-plan');
+    // Random, non-trivial BN statistics so that sharing the wrong vector would show.
+    const original = await artifactsFromLayersModel(m);
+    m.dispose();
+    for (const w of original.weights)
+      w.values.forEach((_, i, v) => (v[i] = Math.sin(i * 7.3 + w.name.length)));
+    for (const w of original.weights)
+      if (w.name.includes('moving_variance')) w.values.forEach((x, i, v) => (v[i] = 1 + Math.abs(x)));
+    const base = await loadLayersModelFromArtifacts(original);
+    const pruned = applyPlan(original, { version: 1, remove: { c2: [1, 4] } }).artifacts;
+    const bytes = (ws: readonly WeightTensor[]) => ws.reduce((n, w) => n + w.values.length * 4, 0);
+    const changed = pruned.weights.filter((w, i) => w.values !== original.weights[i]!.values);
+    expect(changed.map((w) => w.name).sort()).toEqual([
+      'c2/bias',
+      'c2/kernel',
+      'dw/bias',
+      'dw/depthwise_kernel',
+      'out/kernel',
+    ]);
+
+    // New data buffers: exactly the changed weights; every other variable holds its original's data.
+    const buffers = () => (tf.memory() as unknown as { numDataBuffers: number }).numDataBuffers;
+    const before = buffers();
+    const sharedModel = await loadLayersModelFromArtifacts(pruned, {
+      share: { model: base, artifacts: original },
+    });
+    expect(buffers() - before).toBe(changed.length);
+    const baseData = new Map(base.weights.map((v) => [v.originalName, v.read().dataId]));
+    const same = sharedModel.weights.filter((v) => baseData.get(v.originalName) === v.read().dataId);
+    expect(same.map((v) => v.originalName).sort()).toEqual(
+      pruned.weights
+        .filter((w) => !changed.includes(w))
+        .map((w) => w.name)
+        .sort(),
+    );
+    expect(bytes(changed)).toBeLessThan(bytes(pruned.weights));
+    const alone = await loadLayersModelFromArtifacts(pruned);
+    const x = tf.randomUniform([3, 10, 10, 3], 0, 1, 'float32', 5);
+    const a = (sharedModel.predict(x) as tf.Tensor).arraySync() as number[][];
+    const b = (alone.predict(x) as tf.Tensor).arraySync() as number[][];
+    expect(a).toEqual(b);
+    alone.dispose();
+    // Training the pruned model replaces its tensors and leaves the original's as they were.
+    const baseBefore = base.weights.map((v) => Array.from(v.read().dataSync()));
+    sharedModel.compile({ optimizer: tf.train.sgd(0.5), loss: 'meanSquaredError' });
+    await sharedModel.fit(x, tf.ones([3, 4]), { epochs: 2, verbose: 0 });
+    expect(base.weights.map((v) => Array.from(v.read().dataSync()))).toEqual(baseBefore);
+    const trained = (sharedModel.predict(x) as tf.Tensor).arraySync();
+    expect(trained).not.toEqual(b);
+    // The original goes first: the shared tensors stay for the pruned model, which predicts the same.
+    base.dispose();
+    expect((sharedModel.predict(x) as tf.Tensor).arraySync()).toEqual(trained);
+    sharedModel.dispose();
+    x.dispose();
+  });
+});

@@ -204,15 +204,37 @@ function disposeVariablesSince(before: Set<string>): void {
   }
 }
 
+/** A live model and the artifacts it was built from, whose unchanged weights a new model may share. */
+export interface ShareWeights {
+  model: tf.LayersModel;
+  artifacts: ModelArtifactsData;
+}
+
 /**
  * Loads artifacts as a live `tf.LayersModel` on the active backend. The caller owns (disposes) it.
  * Throws `ModelLoadError('BUILD_FAILED')` naming the layer when tfjs cannot build or fill the model,
  * after disposing every tensor the failed attempt made (tfjs leaks a half-built model's weights).
- * The topology is built first without weights, then the weights are written in one `tf.tidy`, so a
+ * The topology is built first without weights, then the weights are written one at a time, so a
  * weight tfjs refuses leaves nothing behind either.
+ *
+ * With `share`, every weight of `a` that is the very array of the same weight in `share.artifacts`
+ * (applyPlan leaves the weights it does not slice as they were) reuses `share.model`'s tensor: no
+ * copy is made and nothing is uploaded, and on wasm a conv whose filter is shared reuses XNNPACK's
+ * packed copy too. A pruned model built this way costs only the weights the plan changed. Tensors are
+ * reference-counted, so either model can be disposed first.
  */
-export async function loadLayersModelFromArtifacts(a: ModelArtifactsData): Promise<tf.LayersModel> {
-  const topology = withTopLevelNames(tfjsCompatibleTopology(a.modelTopology));
+export async function loadLayersModelFromArtifacts(
+  a: ModelArtifactsData,
+  opts: { share?: ShareWeights } = {},
+): Promise<tf.LayersModel> {
+  const shared = opts.share ? sharedTensors(a, opts.share) : new Map<string, tf.Tensor>();
+  const loadId = nextLoadId++;
+  const slots: tf.Tensor[] = [];
+  const topology = withTopLevelNames(
+    tfjsCompatibleTopology(
+      shared.size > 0 ? withSharedInitializers(a.modelTopology, loadId, shared, slots) : a.modelTopology,
+    ),
+  );
   for (const l of layerEntries(topology)) {
     if (!tfjsKnowsClass(l.className) || nonLayerKind(l.className) !== undefined) {
       throw new ModelLoadError(
@@ -233,13 +255,18 @@ export async function loadLayersModelFromArtifacts(a: ModelArtifactsData): Promi
         ? { userDefinedMetadata: a.userDefinedMetadata as Record<string, object> }
         : {}),
     });
-    model = await tf.loadLayersModel(handler);
+    if (slots.length > 0) sharing.set(loadId, slots);
+    try {
+      model = await tf.loadLayersModel(handler);
+    } finally {
+      sharing.delete(loadId);
+    }
   } catch (e) {
     disposeVariablesSince(before);
     throw new ModelLoadError('BUILD_FAILED', ...buildFailure(e, topology));
   }
   try {
-    writeWeights(model, a.weights);
+    writeWeights(model, a.weights, shared);
   } catch (e) {
     model.dispose();
     disposeVariablesSince(before);
@@ -252,10 +279,15 @@ export async function loadLayersModelFromArtifacts(a: ModelArtifactsData): Promi
  * Fills the model's variables with `weights`. When the names match the variables one to one, each
  * value is written as soon as it is made, so its variable's initial value is freed at once: the
  * backend holds one model plus one weight at a time, not two models (on wasm the heap never
- * shrinks, so the peak is what a page keeps). Otherwise tfjs's strict `loadWeights` says what is
- * wrong. Shapes are checked by the variables either way.
+ * shrinks, so the peak is what a page keeps). A variable that already holds its `shared` tensor is
+ * left as it is. Otherwise tfjs's strict `loadWeights` says what is wrong. Shapes are checked by the
+ * variables either way.
  */
-function writeWeights(model: tf.LayersModel, weights: readonly WeightTensor[]): void {
+function writeWeights(
+  model: tf.LayersModel,
+  weights: readonly WeightTensor[],
+  shared: ReadonlyMap<string, tf.Tensor>,
+): void {
   const target = new Map(model.weights.map((v) => [v.originalName, v]));
   const oneToOne =
     target.size === model.weights.length &&
@@ -271,13 +303,112 @@ function writeWeights(model: tf.LayersModel, weights: readonly WeightTensor[]): 
     return;
   }
   for (const w of weights) {
+    const v = target.get(w.name)!;
+    const s = shared.get(w.name);
+    if (s && v.read().dataId === s.dataId) continue;
+    if (s && s.dtype === v.dtype && s.shape.join() === v.shape.join()) {
+      v.write(s); // shares the tensor (reference-counted), no copy
+      continue;
+    }
     const t = tf.tensor(w.values, w.shape, w.dtype);
     try {
-      target.get(w.name)!.write(t);
+      v.write(t);
     } finally {
       t.dispose();
     }
   }
+}
+
+let nextLoadId = 1;
+/** Per load in progress: the tensors its variables start as, by slot (see SharedWeight). */
+const sharing = new Map<number, readonly tf.Tensor[]>();
+
+/** The live tensors of `share.model` for the weights of `a` that are the same arrays as in `share.artifacts`. */
+function sharedTensors(a: ModelArtifactsData, share: ShareWeights): Map<string, tf.Tensor> {
+  const base = new Map(share.artifacts.weights.map((w) => [w.name, w]));
+  const live = new Map(share.model.weights.map((v) => [v.originalName, v]));
+  const out = new Map<string, tf.Tensor>();
+  for (const w of a.weights) {
+    const b = base.get(w.name);
+    const v = live.get(w.name);
+    if (!b || !v || b.values !== w.values || b.dtype !== w.dtype) continue;
+    const t = v.read();
+    if (t.isDisposed || t.shape.join() !== w.shape.join()) continue;
+    out.set(w.name, t);
+  }
+  return out;
+}
+
+/**
+ * An initializer that starts a weight as a tensor another model already holds (the same data, no
+ * copy), so building a pruned model next to its original allocates only what changed. Config
+ * `{ load, slot }`, numbers (tfjs rewrites the strings of a config into camelCase); a weight it
+ * cannot find, or of another shape, starts as zeros and is written by `writeWeights` like any other.
+ */
+class SharedWeight extends tf.serialization.Serializable {
+  static className = 'PrunelabSharedWeight';
+  constructor(private readonly config: { load: number; slot: number }) {
+    super();
+  }
+  override getClassName(): string {
+    return SharedWeight.className;
+  }
+  getConfig(): tf.serialization.ConfigDict {
+    return { load: this.config.load, slot: this.config.slot };
+  }
+  apply(shape: number[], dtype: tf.DataType = 'float32'): tf.Tensor {
+    const t = sharing.get(this.config.load)?.[this.config.slot];
+    // reshape, not clone: it shares the data on every backend (wasm's clone copies it).
+    if (t && !t.isDisposed && t.dtype === dtype && t.shape.join() === shape.join())
+      return tf.reshape(t, shape);
+    return tf.zeros(shape, dtype);
+  }
+}
+tf.serialization.registerClass(SharedWeight);
+
+/**
+ * The weight an `<x>_initializer` config key makes, as tfjs-layers names it: `kernel`, `bias`,
+ * `gamma`, ..., and `depthwise_kernel` / `pointwise_kernel` / `recurrent_kernel` for those three.
+ */
+function weightOfInitializer(key: string): string {
+  const stem = key.slice(0, -'_initializer'.length);
+  return stem === 'depthwise' || stem === 'pointwise' || stem === 'recurrent' ? `${stem}_kernel` : stem;
+}
+
+/**
+ * A copy of the topology in which every weight with a `shared` tensor starts from it: its
+ * `<x>_initializer` becomes a SharedWeight pointing at the tensor's slot in `slots`.
+ */
+function withSharedInitializers(
+  topology: unknown,
+  load: number,
+  shared: ReadonlyMap<string, tf.Tensor>,
+  slots: tf.Tensor[],
+): unknown {
+  const walk = (mc: unknown, depth: number): unknown => {
+    if (!isRecord(mc) || depth > 32) return mc;
+    const cfg = mc['config'];
+    const layers = Array.isArray(cfg) ? cfg : isRecord(cfg) ? cfg['layers'] : undefined;
+    if (!Array.isArray(layers)) return mc;
+    const next = layers.map((e: unknown) => {
+      if (!isRecord(e) || !isRecord(e['config'])) return e;
+      const c: Record<string, unknown> = { ...e['config'] };
+      const name = c['name'];
+      if (typeof name === 'string') {
+        for (const k of Object.keys(c)) {
+          const t = k.endsWith('_initializer') ? shared.get(`${name}/${weightOfInitializer(k)}`) : undefined;
+          if (t) c[k] = { class_name: SharedWeight.className, config: { load, slot: slots.push(t) - 1 } };
+        }
+      }
+      return walk({ ...e, config: c }, depth + 1);
+    });
+    return Array.isArray(cfg)
+      ? { ...mc, config: next }
+      : { ...mc, config: { ...(cfg as object), layers: next } };
+  };
+  if (isRecord(topology) && isRecord(topology['model_config']))
+    return { ...topology, model_config: walk(topology['model_config'], 0) };
+  return walk(topology, 0);
 }
 
 function buildFailure(e: unknown, topology: unknown): [string, { layer?: string }] {

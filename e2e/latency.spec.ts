@@ -30,4 +30,30 @@ test('latency on this device: calibrate, plan to 1.5x faster, apply as one step,
   await expect(measured).toBeVisible({ timeout: 110_000 });
   expect(Number(await measured.getAttribute('data-value'))).toBeGreaterThan(0);
   await expect(measured).toContainText('predicted');
+
+  // Apply and verify here: each proposal measured against the original, re-planned when off by > 5%.
+  await page.getByRole('button', { name: 'Apply and verify here' }).click();
+  const verified = page.getByTestId('latency-verified');
+  await expect(verified).toBeVisible({ timeout: 110_000 });
+  await expect(page.getByRole('region', { name: 'History' }).locator('[aria-current="step"]')).toContainText(
+    /latency plan to 1\.5x faster/, // "..., measured here" unless that plan was applied already
+  );
+  const items = verified.getByRole('listitem');
+  const n = await items.count();
+  expect(n).toBeGreaterThanOrEqual(1);
+  expect(n).toBeLessThanOrEqual(2);
+  for (let i = 0; i < n; i++) {
+    const m = /stated ([\d.]+)x, measured ([\d.]+)x/.exec((await items.nth(i).textContent()) ?? '');
+    expect(Number(m?.[1])).toBeGreaterThan(1);
+    expect(Number(m?.[2])).toBeGreaterThan(0);
+  }
+  // Not within 5% after the last measurement: the page says the applied re-plan is unmeasured.
+  if ((await verified.getAttribute('data-verified')) === 'false') {
+    await expect(verified).toContainText('Measure checks it');
+  } else {
+    await expect(items.last()).toContainText('within 5%, applied');
+  }
+  await page
+    .getByRole('region', { name: 'Automatic plans' })
+    .screenshot({ path: 'e2e/screenshots/latency-verified.png' });
 });

@@ -23,6 +23,7 @@ import {
   type LatencyTarget,
 } from '../core/plan/latency-plan';
 import { planKey } from '../core/plan/key';
+import { planLatencyMeasured, type LatencyProposal } from '../core/plan/latency-verify';
 import type { PruningPlan } from '../core/plan/plan';
 import { normalizeScores, type Normalization } from '../core/scoring';
 import { applyPlan } from '../core/surgery/apply-plan';
@@ -66,6 +67,18 @@ export interface LatencyState {
   } | null;
   /** Measurements by `measuredKey(session id, plan key)`. */
   measured: Record<string, MeasuredLatency>;
+  /** "Apply and verify here": the proposals measured on the way to a plan, by its measured key. */
+  verified?: Record<string, VerifiedLatencyPlan>;
+}
+
+/** The proposals "Apply and verify here" measured before it applied a plan (NetAdapt-style loop). */
+export interface VerifiedLatencyPlan {
+  target: string;
+  proposals: LatencyProposal[];
+  /** The applied plan was itself measured within 5% of its stated speed-up. */
+  verified: boolean;
+  /** What the (refitted) latency model states for the applied plan. */
+  predictedSpeedup: number;
 }
 
 const get = useWorkbench.getState;
@@ -221,6 +234,74 @@ export function applyLatencyPlan(): void {
   }
   const target = latencyTargetOf(latency, r.baselineMs);
   commitPlan(r.plan, `latency plan to ${describeLatencyTarget(target)}`, { anchor: null });
+}
+
+/**
+ * "Apply and verify here": plans to the target, builds the plan and measures it against the
+ * original (alternated), and when it misses its stated speed-up by more than 5% refits the latency
+ * model to that measurement and plans again, at most twice (`planLatencyMeasured`, as the CLI's
+ * `--target-speedup` does). Applies the last plan as one step, files the proposals it measured
+ * under it, and keeps the refitted calibration for this model and backend. A job of kind 'latency'
+ * (progress by proposal, Cancel).
+ */
+export async function applyVerifiedLatencyPlan(): Promise<void> {
+  const { session, scores, analysis, latency } = get();
+  if (!session) return;
+  const key = currentCalibrationKey(session);
+  const cal = key === null ? undefined : calibrations.get(key);
+  if (!key || !cal) return;
+  const entry = getModel(session.id);
+  const auto = analysis.autoPlan;
+  const target = latencyTargetOf(latency, cal.baselineMs);
+  const iterations = 2;
+  let seen = 0;
+  const r = await runJob(
+    'latency',
+    async ({ signal, progress, label }) => {
+      progress(0, iterations);
+      label('Planning and measuring the plan here');
+      entry.tfModel ??= await loadLayersModelFromArtifacts(entry.opened.artifacts);
+      return planLatencyMeasured(
+        entry.opened,
+        cal,
+        normalizeScores(toFloat(scores), analysis.normalize),
+        entry.costModel,
+        target,
+        {
+          ...(auto.maxRatioPercent < 100 ? { maxRatio: auto.maxRatioPercent / 100 } : {}),
+          ...(auto.roundTo > 1 ? { roundTo: Math.floor(auto.roundTo) } : {}),
+          ...(auto.ignore.length > 0 ? { ignore: auto.ignore } : {}),
+          iterations,
+          original: entry.tfModel,
+          timing: { signal },
+          onProposal: (p) => {
+            const n = ++seen;
+            progress(n, iterations);
+            label(
+              `Proposal ${n}: stated ${p.predictedSpeedup.toFixed(2)}x, measured ${p.measuredSpeedup.toFixed(2)}x` +
+                (Math.abs(p.measuredSpeedup / p.predictedSpeedup - 1) > 0.05 && n < iterations
+                  ? '; re-planning from the measurement'
+                  : ''),
+            );
+          },
+        },
+      );
+    },
+    { replace: true, label: `Planning to ${describeLatencyTarget(target)} and measuring here` },
+  );
+  if (!r || get().session?.id !== session.id) return;
+  // The refitted calibration is exact next to the plan measured: later predictions use it.
+  calibrations.set(key, r.calibration);
+  for (const id of [...fitted.keys()]) if (id.startsWith(`${key}|`)) fitted.delete(id);
+  commitPlan(r.plan, `latency plan to ${describeLatencyTarget(target)}, measured here`, { anchor: null });
+  const record: VerifiedLatencyPlan = {
+    target: describeLatencyTarget(target),
+    proposals: r.proposals,
+    verified: r.verified,
+    predictedSpeedup: r.predictedSpeedup,
+  };
+  const at = measuredKey(session.id, planKey(r.plan));
+  set((s) => ({ latency: { ...s.latency, verified: { ...s.latency.verified, [at]: record } } }));
 }
 
 /** Predicted latency of any plan with the open model's calibration here, or null without one. */

@@ -216,6 +216,32 @@ describe('measureModelLatency and compareModelLatency', () => {
     other.dispose();
   });
 
+  it('sub-millisecond models: a sample runs each side the same number of times, enough to last 10 ms', async () => {
+    let t = 0;
+    const order: string[] = [];
+    const model = await loadLayersModelFromArtifacts(opened.artifacts);
+    const other = tf.sequential({
+      layers: [tf.layers.conv2d({ inputShape: [4, 4, 2], filters: 2, kernelSize: 1 })],
+    });
+    // A costs 0.25 ms a run, B 0.5 ms: one run each would sit at a browser clock's 0.1 ms resolution.
+    const c = await compareModelLatency(model, other, {
+      now: () => t,
+      onRun: (r) => {
+        const isA = r.inputShapes[0]![1] === 6;
+        order.push(isA ? 'A' : 'B');
+        t += isA ? 0.25 : 0.5;
+      },
+      repeats: 3,
+    });
+    // 10 ms / 0.25 ms = 40 runs of each side per sample.
+    expect(order.join('')).toBe('AABB' + ('A'.repeat(40) + 'B'.repeat(40)).repeat(3));
+    expect(c.a.medianMs).toBeCloseTo(0.25, 2);
+    expect(c.b.medianMs).toBeCloseTo(0.5, 2);
+    expect(c.ratio).toBeCloseTo(0.5, 2);
+    model.dispose();
+    other.dispose();
+  });
+
   it('median of an even count is the mean of the middle two', () => {
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([5])).toBe(5);

@@ -53,6 +53,8 @@ export interface TimingOptions {
   repeats?: number;
   /** A sample runs the probe until it lasts this long, at most 32 times (default 2 ms; 0: once). */
   minSampleMs?: number;
+  /** Runs per sample, fixed (overrides `minSampleMs`). */
+  runsPerSample?: number;
   /** The clock, in ms (default `performance.now`). */
   now?: () => number;
   /** Called inside each timed run (tests advance a fake clock here). */
@@ -99,7 +101,11 @@ async function timeRuns(run: () => Promise<void>, o: TimingOptions): Promise<Lat
     single = Math.min(single, now() - t0);
   }
   const inner =
-    minSample > 0 && single < minSample ? Math.min(32, Math.ceil(minSample / Math.max(single, 1e-3))) : 1;
+    o.runsPerSample !== undefined
+      ? Math.max(1, Math.floor(o.runsPerSample))
+      : minSample > 0 && single < minSample
+        ? Math.min(32, Math.ceil(minSample / Math.max(single, 1e-3)))
+        : 1;
   const samples: number[] = [];
   for (let r = 0; r < repeats; r++) {
     if (o.signal?.aborted) throw abortError('Latency measurement was cancelled.');
@@ -144,6 +150,9 @@ export async function measureModelLatency(
 /**
  * Two live models' latencies measured alternately (A B A B, after a warm-up of each), so drift on a
  * shared machine hits both alike: each side's median and spread, and `ratio` = A's median / B's.
+ * A sample of either side runs it as often as the faster one needs to last `minSampleMs` (default
+ * 10 ms, at most 64 runs), the same count for both, so sub-millisecond models are not timed at the
+ * clock's resolution (browsers round `performance.now` to 0.1 ms).
  */
 export async function compareModelLatency(
   a: tf.LayersModel,
@@ -151,9 +160,14 @@ export async function compareModelLatency(
   options: TimingOptions = {},
 ): Promise<{ a: LatencySample; b: LatencySample; ratio: number }> {
   const repeats = Math.max(1, options.repeats ?? 5);
-  const one = { ...options, repeats: 1, warmup: 0, minSampleMs: 0 };
-  await measureModelLatency(a, { ...one, warmup: options.warmup ?? 1 });
-  await measureModelLatency(b, { ...one, warmup: options.warmup ?? 1 });
+  const probe = { ...options, repeats: 1, warmup: 0, minSampleMs: 0 };
+  const ta = await measureModelLatency(a, { ...probe, warmup: options.warmup ?? 1 });
+  const tb = await measureModelLatency(b, { ...probe, warmup: options.warmup ?? 1 });
+  const minSample = options.minSampleMs ?? 10;
+  const fastest = Math.max(Math.min(ta.medianMs, tb.medianMs), 1e-3);
+  const runsPerSample =
+    options.runsPerSample ?? (minSample > 0 ? Math.min(64, Math.max(1, Math.ceil(minSample / fastest))) : 1);
+  const one = { ...probe, runsPerSample };
   const sa: number[] = [];
   const sb: number[] = [];
   for (let r = 0; r < repeats; r++) {

@@ -4,6 +4,7 @@ import { applyAutoPlan, labelOf, previewAutoPlan, setAutoPlan } from '../../stat
 import type { AutoPlanSettings } from '../../state/analysis-slice';
 import {
   applyLatencyPlan,
+  applyVerifiedLatencyPlan,
   calibrateHere,
   cancelLatencyJob,
   currentCalibrationKey,
@@ -333,6 +334,7 @@ function LatencyReach() {
     [session, scores, normalize, settings, latency],
   );
   const measured = session ? latency.measured[measuredKey(session.id, key)] : undefined;
+  const verified = session ? latency.verified?.[measuredKey(session.id, key)] : undefined;
   const predictedNow = useMemo(() => predictLatency(session, plan), [session, plan, latency.calibrated]); // eslint-disable-line react-hooks/exhaustive-deps
   return (
     <>
@@ -387,12 +389,44 @@ function LatencyReach() {
         </button>
         <button
           type="button"
+          disabled={!r || 'error' in r || job.status === 'running'}
+          onClick={() => void applyVerifiedLatencyPlan()}
+          title="Build the plan, measure it against the original here, and re-plan from the measurement when it misses by more than 5% (at most twice)"
+        >
+          Apply and verify here
+        </button>
+        <button
+          type="button"
           disabled={job.status === 'running' || !session}
           onClick={() => void measurePlanLatency()}
         >
           Measure
         </button>
       </div>
+      {verified && (
+        <div className="latency-verified" data-testid="latency-verified" data-verified={verified.verified}>
+          <p>Planned to {verified.target} and measured here, each proposal alternated with the original:</p>
+          <ol>
+            {verified.proposals.map((p, i) => (
+              <li key={i}>
+                stated {p.predictedSpeedup.toFixed(2)}x, measured {p.measuredSpeedup.toFixed(2)}x (
+                {ms(p.measuredMs)} against {ms(p.baselineMs)})
+                {Math.abs(p.measuredSpeedup / p.predictedSpeedup - 1) <= 0.05
+                  ? ': within 5%, applied'
+                  : i < verified.proposals.length - 1 || !verified.verified
+                    ? ': off by more than 5%, re-planned from this measurement'
+                    : ''}
+              </li>
+            ))}
+          </ol>
+          {!verified.verified && (
+            <p className="hint">
+              The plan applied is the re-plan after the last measurement, stated at{' '}
+              {verified.predictedSpeedup.toFixed(2)}x; Measure checks it.
+            </p>
+          )}
+        </div>
+      )}
       {measured && (
         <p role="status" data-testid="latency-measured" data-value={measured.medianMs}>
           The plan on screen, here: predicted {measured.predictedMs === null ? '—' : ms(measured.predictedMs)}

@@ -24,7 +24,7 @@ test('latency on this device: calibrate, plan to 1.5x faster, apply as one step,
   await expect(page.getByRole('region', { name: 'History' }).locator('[aria-current="step"]')).toContainText(
     /latency plan/,
   );
-  await expect(page.getByTestId('selection-status')).not.toContainText('0 of 112');
+  await expect(page.getByTestId('selection-status')).not.toHaveText(/^0 of 112/);
   await page.getByRole('button', { name: 'Measure' }).click();
   const measured = page.getByTestId('latency-measured');
   await expect(measured).toBeVisible({ timeout: 110_000 });
@@ -56,4 +56,15 @@ test('latency on this device: calibrate, plan to 1.5x faster, apply as one step,
   await page
     .getByRole('region', { name: 'Automatic plans' })
     .screenshot({ path: 'e2e/screenshots/latency-verified.png' });
+
+  // A FLOPs plan states what it is predicted to run at here, from the same calibration.
+  await page.getByLabel('Global ranking to a target').check();
+  const flopsPlanMs = page.getByTestId('reach-latency-flops-plan');
+  await expect(flopsPlanMs).toBeVisible();
+  const predictedMs = Number(await flopsPlanMs.getAttribute('data-value'));
+  expect(predictedMs).toBeGreaterThan(0);
+  expect(predictedMs).toBeLessThanOrEqual(baseline * 1.5);
+  await page
+    .getByRole('region', { name: 'Automatic plans' })
+    .screenshot({ path: 'e2e/screenshots/flops-plan-latency.png' });
 });

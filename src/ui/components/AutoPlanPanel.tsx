@@ -46,6 +46,18 @@ export function AutoPlanPanel() {
     () => (latencyMode ? null : previewAutoPlan(session, scores, normalize, settings)),
     [latencyMode, session, scores, normalize, settings],
   );
+  // With a calibration on this device, what the FLOPs / parameters plan is predicted to run at here.
+  const predicted = useMemo(() => {
+    if (!session || !preview || 'error' in preview || !latency.calibrated) return null;
+    const m = predictLatency(session, preview.plan);
+    return m === null || m <= 0
+      ? null
+      : {
+          ms: m,
+          baselineMs: predictLatency(session, { version: 1, remove: {} }) ?? latency.calibrated.baselineMs,
+          flopsRatio: preview.baseline.flops / Math.max(1, preview.reached.flops),
+        };
+  }, [preview, session, latency.calibrated]);
   if (!session) return null;
   const prunable = session.graph.groups.filter((g) => g.prunable);
   const global = settings.mode === 'global' && !latencyMode;
@@ -222,8 +234,26 @@ export function AutoPlanPanel() {
                 </td>
                 <td>{formatPercent(preview.removed.channels)}</td>
               </tr>
+              {predicted && (
+                <tr>
+                  <th scope="row">Latency here (predicted)</th>
+                  <td>{ms(predicted.baselineMs)}</td>
+                  <td data-testid="reach-latency-flops-plan" data-value={predicted.ms}>
+                    {ms(predicted.ms)}
+                  </td>
+                  <td>{(predicted.baselineMs / predicted.ms).toFixed(2)}x faster</td>
+                </tr>
+              )}
             </tbody>
           </table>
+          {predicted && predicted.baselineMs / predicted.ms < 0.9 * predicted.flopsRatio && (
+            <p className="hint" data-testid="flops-latency-gap">
+              FLOPs /{predicted.flopsRatio.toFixed(2)}, but predicted{' '}
+              {(predicted.baselineMs / predicted.ms).toFixed(2)}x faster on this device: part of its time goes
+              to work FLOPs do not count (moving activations, per-layer overhead). A latency target plans for
+              the speed you will see here.
+            </p>
+          )}
           {!preview.met && (
             <p className="notice" role="status">
               The limits (max ratio per group, rounding, layers left alone, one filter kept per layer) stop

@@ -19,7 +19,7 @@ import {
   type Normalization,
 } from '../core/scoring';
 import { planLowestFraction, removalCount, type PlanOptions } from '../core/plan/auto';
-import { planGlobal, type GlobalTarget } from '../core/plan/global';
+import { planGlobal, type GlobalPlanOptions, type GlobalTarget } from '../core/plan/global';
 import type { PruningPlan } from '../core/plan/plan';
 import { parseSampleSet, SampleSetError, type SampleSet } from '../core/evaluate/sample-set';
 import { checkSamplesFit, samplesModelOf } from '../core/evaluate/samples-fit';
@@ -59,6 +59,7 @@ export const PLAN_FLAG_OPTIONS = {
   'target-params': { type: 'string' },
   'target-flops': { type: 'string' },
   'round-to': { type: 'string' },
+  align: { type: 'string' },
   'max-ratio': { type: 'string' },
   ignore: { type: 'string' },
   samples: { type: 'string' },
@@ -79,6 +80,7 @@ export interface PlanFlags {
   'target-params'?: string | undefined;
   'target-flops'?: string | undefined;
   'round-to'?: string | undefined;
+  align?: string | undefined;
   'max-ratio'?: string | undefined;
   ignore?: string | undefined;
   samples?: string | undefined;
@@ -107,7 +109,7 @@ export interface PlanSettings {
   normalize: Normalization;
   /** A global plan's target, or null for the same ratio in every layer. */
   target: GlobalTarget | null;
-  options: PlanOptions;
+  options: GlobalPlanOptions;
   samples: string | null;
   maxSamples: number | undefined;
   /** Exact per-layer choices; with no global flag (`--ratio`, `--global`, `--target-*`) every other layer is left alone. */
@@ -130,6 +132,8 @@ export const PRUNE_PLAN_HELP = `      Choosing the filters (instead of --plan):
                               layers for a global ranking
         --max-ratio <r>       remove at most this share (0..1] of any one layer
         --round-to <n>        keep a multiple of n filters in every pruned layer
+        --align <n>           global plans: between nearly equal scores, prefer kept counts that
+                              are multiples of n (default 8, the SIMD tile wasm runs best; 1: off)
         --ignore <a,b>        layers to leave alone (a name ending in / names a nested model)
         --keep <layer=n>      keep exactly n filters of that layer (its lowest-scored go)
         --remove <layer=n>    remove exactly that layer's n lowest-scored filters
@@ -201,6 +205,7 @@ export function parsePlanFlags(v: PlanFlags): PlanSettings {
     ['--target-flops', targetFlops],
     ['--normalize', v.normalize],
     ['--round-to', v['round-to']],
+    ['--align', v.align],
     ['--max-ratio', v['max-ratio']],
     ['--ignore', v.ignore],
   ].filter(([, x]) => x !== undefined && x !== false);
@@ -229,7 +234,8 @@ export function parsePlanFlags(v: PlanFlags): PlanSettings {
   else if (targetFlops !== undefined)
     target = { kind: 'flops', fraction: fraction('target-flops', targetFlops, { open: true }) };
   else if (v.global) target = { kind: 'channels', fraction: ratio };
-  const options: PlanOptions = {};
+  const options: GlobalPlanOptions = {};
+  if (v.align !== undefined) options.align = positiveInt('align', v.align);
   if (v['max-ratio'] !== undefined) options.maxRatio = fraction('max-ratio', v['max-ratio']);
   if (v['round-to'] !== undefined) options.roundTo = positiveInt('round-to', v['round-to']);
   if (v.ignore !== undefined) {

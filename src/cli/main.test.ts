@@ -391,6 +391,7 @@ describe('prunelab CLI: criteria, global plans to a budget, sensitivity', () => 
       [['--target-flops', '0.5', '--ratio', '0.3'], '--ratio'],
       [['--round-to', '0'], '--round-to'],
       [['--round-to', '2.5'], '--round-to'],
+      [['--align', '0'], '--align'],
       [['--max-ratio', '0'], '--max-ratio'],
       [['--max-ratio', '1.5'], '--max-ratio'],
       [['--criterion', 'l3'], '--criterion'],

@@ -460,7 +460,7 @@ export async function runPreview(): Promise<void> {
         // Small enough that a batch's activations stay bounded (the wasm heap never shrinks).
         batchSize: batchSizeFor(session.ir.layers),
         signal,
-        yieldEvery: frameYielder(PREVIEW_SLICE_MS),
+        yieldEvery: frameYielder(PREVIEW_SLICE_MS, { wait: 'task' }),
       };
       // The original does not change: its predictions on this sample set are computed once, in a
       // pass of their own. The pruned model is built on the original's tensors (only the weights the

@@ -14,6 +14,8 @@ import {
   applySuggestedRatios,
   cachedScoreCount,
   cancelJob,
+  frameYielder,
+  nextTask,
   previewAutoPlan,
   runSensitivity,
   setAutoPlan,
@@ -141,5 +143,31 @@ describe('analysis actions', () => {
     cancelJob('sensitivity');
     await run;
     expect(get().jobs.sensitivity.status).toBe('cancelled');
+  });
+});
+
+describe('frameYielder', () => {
+  it("returns at once inside a slice; after it, 'task' waits for a turn of the event loop, not a microtask", async () => {
+    // A chain of 1000 microtasks finishes before a task boundary; a microtask-only wait would
+    // resume after the first few links.
+    const chainOf = () => {
+      const c = { n: 0 };
+      const spin = () => {
+        if (++c.n < 1000) void Promise.resolve().then(spin);
+      };
+      void Promise.resolve().then(spin);
+      return c;
+    };
+    const inside = frameYielder(60_000, { wait: 'task' });
+    const a = chainOf();
+    await inside();
+    expect(a.n).toBeLessThan(10);
+    const after = frameYielder(0, { wait: 'task' });
+    const b = chainOf();
+    await after();
+    expect(b.n).toBe(1000);
+    const c = chainOf();
+    await nextTask();
+    expect(c.n).toBe(1000);
   });
 });

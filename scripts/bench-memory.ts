@@ -121,7 +121,7 @@ async function main(): Promise<void> {
       `InceptionV3-size, ${params.toLocaleString()} parameters = ${weightsMb.toFixed(0)} MB of float32 weights; renderer at start ${start.toFixed(0)} MB`,
     );
     console.log(
-      '| when | renderer RSS | RSS after GC | tfjs data buffers | wasm heap size | JS heap (Chromium) |',
+      "| when | renderer RSS | RSS after GC | live models' weights (once per buffer) | wasm heap size | JS heap (Chromium) |",
     );
     console.log('| --- | --- | --- | --- | --- | --- |');
     for (const r of rows) console.log(r);

@@ -15,7 +15,7 @@ export interface BenchHooks {
   preview(): Promise<number>;
   /** Plain predict of the pruned model (the last preview's) and optionally the original, in the preview's batches; ms. */
   plainPredict(which: 'pruned' | 'both'): Promise<number>;
-  /** tfjs's data buffers now (bytes counted once per buffer), the wasm heap's size (0 off wasm) and the JS heap in use (Chromium). */
+  /** The live models' weight bytes (once per data buffer), tfjs's tensor count, the wasm heap's size (0 off wasm) and the JS heap in use (Chromium). */
   memory(): { numBytes: number; numTensors: number; wasmHeapBytes: number; jsHeapBytes: number };
 }
 
@@ -56,11 +56,18 @@ export function installBenchHooks(): void {
     plainPredict,
     memory: () => {
       const m = tf.memory();
-      // Bytes per data buffer, not per tensor: a pruned preview model shares the original's buffers.
-      const info = (tf.engine() as unknown as { state: { tensorInfo: Map<object, { bytes: number }> } }).state
-        .tensorInfo;
+      // Bytes of the live models' weights, once per data buffer (a preview model shares the original's).
+      const session = useWorkbench.getState().session;
+      const live = [keptPreviewModel(), session ? getModel(session.id).tfModel : undefined];
+      const seen = new Set<object>();
       let numBytes = 0;
-      for (const t of info.values()) numBytes += t.bytes;
+      for (const model of live)
+        for (const v of model?.weights ?? []) {
+          const t = v.read();
+          if (seen.has(t.dataId)) continue;
+          seen.add(t.dataId);
+          numBytes += t.size * 4;
+        }
       const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
       const js = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory;
       return {

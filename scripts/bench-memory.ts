@@ -2,8 +2,10 @@
  * `npx tsx scripts/bench-memory.ts`: renderer memory through ten previews of an InceptionV3-size
  * model (313 layers, ~88 MB of float32 weights; input 75x75 so that ten previews run in minutes on
  * wasm) in the built page, each of another plan. Reports the renderer's resident memory (from /proc,
- * the largest Chromium renderer) and tfjs's tensor bytes after opening, after each preview, against
- * the model's float32 weight bytes. Needs `npm run build` first; stops every process it starts.
+ * the largest Chromium renderer) as found and after a full GC, the live models' weight bytes, the wasm
+ * heap's size and the JS heap, once the model is opened and its session saved, and after each preview;
+ * growth is measured from the opened reading after GC, against the model's float32 weight bytes.
+ * Needs `npm run build` first; stops every process it starts.
  */
 import { readFileSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,7 +94,10 @@ async function main(): Promise<void> {
       );
       return { rss, live };
     };
-    const opened = (await measure('opened (before any preview)')).rss;
+    // Opening includes writing the session (the files as dropped) to IndexedDB: read after it.
+    await page.getByText('Saved in this browser').first().waitFor({ timeout: 120_000 });
+    // The baseline is the reading after a full GC: the save's transient buffers are not the model's.
+    const opened = (await measure('opened and saved (before any preview)')).live;
     const layers = [
       'conv2d',
       'conv2d_1',

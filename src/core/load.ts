@@ -5,6 +5,7 @@ import { openModel } from './io/open-model';
 import { buildModelIR } from './ir/build-ir';
 import { buildChannelGraph } from './graph/build-graph';
 import { unbuildableLayers } from './io/tf-artifacts';
+import { keras3HardSigmoidLayer } from './io/tfjs-portable';
 import { describeNonFinite, nonFiniteWeights } from './io/weight-health';
 
 /** Everything a workbench or CLI needs about an opened model; all plain data. */
@@ -46,6 +47,12 @@ export function analyseArtifacts(artifacts: ModelArtifactsData, ir = buildModelI
     const list = unbuildable.slice(0, 5).map(([n, c]) => `'${n}' (${c})`);
     warnings.push(
       `TensorFlow.js cannot build layer${unbuildable.length > 1 ? 's' : ''} ${list.join(', ')}${unbuildable.length > 5 ? ` and ${unbuildable.length - 5} more` : ''}: the model can be analysed and pruned by weights, not run.`,
+    );
+  }
+  const hard = keras3HardSigmoidLayer(artifacts.modelTopology);
+  if (hard !== undefined) {
+    warnings.push(
+      `Layer '${hard}' uses Keras 3's hard_sigmoid (relu6(x + 3) / 6), which TensorFlow.js computes as another function: the model can be analysed and pruned by weights and downloaded as .keras or .h5, not run here.`,
     );
   }
   return { artifacts, ir, graph, warnings };

@@ -28,7 +28,7 @@ import { writeKerasH5 } from './keras-h5';
 import { writeKerasV3 } from './keras-v3';
 import { defaultQuantization, filesBytes, sourceStorageOf } from './source-storage';
 import { loadLayersModelFromArtifacts } from './tf-artifacts';
-import { tfjsPortableTopology } from './tfjs-portable';
+import { keras3HardSigmoidLayer, tfjsPortableTopology } from './tfjs-portable';
 
 const KERAS = new URL('./__fixtures__/keras/', import.meta.url);
 const SAMPLE = new URL('../../../public/samples/mnist-cnn/', import.meta.url);
@@ -161,6 +161,51 @@ describe('TF.js exports load in plain tfjs and predict as PruneLab does (30% by 
     expect(cfg['activation']).toBe('swish');
     expect(cfg['dtype']).toBe('float32');
     expect(silu.notes).toHaveLength(2);
+  });
+
+  it("Keras 3's hard_sigmoid (another function than tfjs's) is refused by name: on export, on build, and warned at open", async () => {
+    const topo = (version: string | undefined, activation: unknown) =>
+      ({
+        class_name: 'Sequential',
+        ...(version ? { keras_version: version } : {}),
+        config: {
+          name: 's',
+          layers: [
+            { class_name: 'InputLayer', config: { name: 'in', batch_input_shape: [null, 3] } },
+            { class_name: 'Dense', config: { name: 'gate', units: 2, activation } },
+          ],
+        },
+      }) as never;
+    expect(() => tfjsPortableTopology(topo('3.11.3', 'hard_sigmoid'))).toThrow(
+      /Layer 'gate' uses Keras 3's hard_sigmoid/,
+    );
+    // Keras 3's serialised form of a built-in activation.
+    expect(() =>
+      tfjsPortableTopology(
+        topo('3.4.1', { module: 'keras.activations', class_name: 'function', config: 'hard_sigmoid' }),
+      ),
+    ).toThrow(/'gate'/);
+    // Keras 2 means what tfjs means.
+    expect(() => tfjsPortableTopology(topo('2.15.0', 'hard_sigmoid'))).not.toThrow();
+    expect(keras3HardSigmoidLayer(topo(undefined, 'hard_sigmoid'))).toBeUndefined();
+    const weights = [
+      { name: 'gate/kernel', shape: [3, 2], dtype: 'float32' as const, values: new Float32Array(6) },
+      { name: 'gate/bias', shape: [2], dtype: 'float32' as const, values: new Float32Array(2) },
+    ];
+    const e = await loadLayersModelFromArtifacts({
+      modelTopology: topo('3.11.3', 'hard_sigmoid'),
+      weights,
+    }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'BUILD_FAILED', layer: 'gate' });
+    const built = await loadLayersModelFromArtifacts({
+      modelTopology: topo('2.15.0', 'hard_sigmoid'),
+      weights,
+    });
+    built.dispose();
+    const { analyseArtifacts } = await import('../load');
+    expect(
+      analyseArtifacts({ modelTopology: topo('3.11.3', 'hard_sigmoid'), weights }).warnings.join(' '),
+    ).toMatch(/Layer 'gate' uses Keras 3's hard_sigmoid/);
   });
 });
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelArtifactsData, WeightTensor } from '../ir/artifacts';
 import { nonLayerKind } from '../ir/validate-config';
 import { ModelLoadError } from './errors';
+import { keras3HardSigmoidLayer } from './tfjs-portable';
 
 /** Byte size of one element of a weight dtype. */
 function bytesPer(_dtype: WeightTensor['dtype']): number {
@@ -235,6 +236,14 @@ export async function loadLayersModelFromArtifacts(
       shared.size > 0 ? withSharedInitializers(a.modelTopology, loadId, shared, slots) : a.modelTopology,
     ),
   );
+  const hard = keras3HardSigmoidLayer(a.modelTopology);
+  if (hard !== undefined) {
+    throw new ModelLoadError(
+      'BUILD_FAILED',
+      `Layer '${hard}' uses Keras 3's hard_sigmoid (relu6(x + 3) / 6), which TensorFlow.js computes as another function (0.2x + 0.5, clipped), so the model cannot be run here; its filters can still be scored by weight, pruned and downloaded as .keras or .h5.`,
+      { layer: hard },
+    );
+  }
   for (const l of layerEntries(topology)) {
     if (!tfjsKnowsClass(l.className) || nonLayerKind(l.className) !== undefined) {
       throw new ModelLoadError(

@@ -127,16 +127,53 @@ function fixLayerConfig(layer: string, config: Record<string, unknown>, notes: s
   }
 }
 
+/** The activation name of a layer config: a string, or Keras 3's `{class_name: 'function', config: name}`. */
+function activationName(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  return isRecord(v) && typeof v['config'] === 'string' ? v['config'] : undefined;
+}
+
+/**
+ * The first layer of a Keras 3 model that uses `hard_sigmoid`, or undefined. Keras 3 defines it as
+ * relu6(x + 3) / 6 (keras/src/activations/activations.py); Keras 2 and TensorFlow.js as
+ * clip(0.2 x + 0.5, 0, 1): the same name for another function, so TensorFlow.js would compute such a
+ * model wrongly without a word.
+ */
+export function keras3HardSigmoidLayer(topology: KerasModelTopology): string | undefined {
+  if (!/^3\./.test(String(topology.keras_version ?? ''))) return undefined;
+  const walk = (model: unknown, depth: number): string | undefined => {
+    if (!isRecord(model) || depth > 32) return undefined;
+    for (const e of layersOf(model) ?? []) {
+      if (!isRecord(e) || !isRecord(e['config'])) continue;
+      if (activationName(e['config']['activation']) === 'hard_sigmoid') {
+        return typeof e['config']['name'] === 'string' ? e['config']['name'] : '?';
+      }
+      const inner = walk(e, depth + 1);
+      if (inner !== undefined) return inner;
+    }
+    return undefined;
+  };
+  const root = topology as unknown as Record<string, unknown>;
+  return walk(isRecord(root['model_config']) ? root['model_config'] : root, 0);
+}
+
 /**
  * The topology with every layer config made loadable by plain tfjs, and a note for each change
  * (the same change on many layers is summarised once per kind). Functional entries also get the
  * top-level `name` and `inbound_nodes` tfjs's `Container.fromConfig` needs. Never mutates its input.
- * Throws `TfjsExportError` for an activation tfjs lacks.
+ * Throws `TfjsExportError` for an activation tfjs lacks, and for Keras 3's `hard_sigmoid`, which tfjs
+ * computes as another function (`keras3HardSigmoidLayer`).
  */
 export function tfjsPortableTopology(topology: KerasModelTopology): {
   topology: KerasModelTopology;
   notes: string[];
 } {
+  const hard = keras3HardSigmoidLayer(topology);
+  if (hard !== undefined) {
+    throw new TfjsExportError(
+      `Layer '${hard}' uses Keras 3's hard_sigmoid, relu6(x + 3) / 6; TensorFlow.js's hard_sigmoid is 0.2x + 0.5 clipped to [0, 1], another function: export it as .keras or .h5 instead.`,
+    );
+  }
   const out = structuredClone(topology) as unknown as Record<string, unknown>;
   const notes: string[] = [];
   const walk = (model: Record<string, unknown>, depth: number): void => {

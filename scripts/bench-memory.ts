@@ -15,7 +15,7 @@ import { inceptionV3 } from '../src/core/testing/bench-models';
 import { artifactsFromLayersModel } from '../src/core/io/tf-artifacts';
 import { writeTfjsModel } from '../src/core/io/export-tfjs';
 import { encodeSampleSet } from '../src/core/evaluate/sample-set';
-import { launchChromium, NAME_SHIM, startPreview, stop } from './page-harness';
+import { gotoWhenServed, launchChromium, NAME_SHIM, startPreview, stop } from './page-harness';
 
 const port = 4181;
 const PREVIEWS = 10;
@@ -59,14 +59,7 @@ async function main(): Promise<void> {
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.addInitScript(NAME_SHIM);
-    for (let i = 0; i < 50; i++) {
-      try {
-        await page.goto(`http://127.0.0.1:${port}/?backend=wasm&bench`);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    await gotoWhenServed(page, `http://127.0.0.1:${port}/?backend=wasm&bench`);
     const start = rendererRssMb();
     await page
       .getByLabel('Choose model files')

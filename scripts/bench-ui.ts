@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Page } from 'playwright-core';
-import { launchChromium, median, NAME_SHIM, startPreview, stats, stop } from './page-harness';
+import { gotoWhenServed, launchChromium, median, NAME_SHIM, startPreview, stats, stop } from './page-harness';
 import { artifactsFromLayersModel } from '../src/core/io/tf-artifacts';
 import { writeTfjsModel } from '../src/core/io/export-tfjs';
 import { deepCnn } from './deep-cnn';
@@ -31,14 +31,7 @@ const TICKS = Number(process.env.TICKS ?? 40);
 const port = 4179;
 
 async function openPage(page: Page, files: string[], waitFor: RegExp): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    try {
-      await page.goto(`http://127.0.0.1:${port}/?backend=wasm`);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  await gotoWhenServed(page, `http://127.0.0.1:${port}/?backend=wasm`);
   await page.getByLabel('Choose model files').setInputFiles(files);
   await page.getByRole('img', { name: waitFor }).first().waitFor({ timeout: 120_000 });
 }
@@ -213,14 +206,7 @@ async function main(): Promise<void> {
     );
     const mpage = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await mpage.addInitScript(NAME_SHIM);
-    for (let i = 0; i < 50; i++) {
-      try {
-        await mpage.goto(`http://127.0.0.1:${port}/?backend=wasm&bench`);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    await gotoWhenServed(mpage, `http://127.0.0.1:${port}/?backend=wasm&bench`);
     await mpage
       .getByLabel('Choose model files')
       .setInputFiles([...mnFiles.map((f) => join(mdir, f.path)), join(mdir, 'set.plss')]);

@@ -235,14 +235,11 @@ export function AutoPlanPanel() {
                 <td>{formatPercent(preview.removed.channels)}</td>
               </tr>
               {predicted && (
-                <tr>
-                  <th scope="row">Latency here (predicted)</th>
-                  <td>{ms(predicted.baselineMs)}</td>
-                  <td data-testid="reach-latency-flops-plan" data-value={predicted.ms}>
-                    {ms(predicted.ms)}
-                  </td>
-                  <td>{(predicted.baselineMs / predicted.ms).toFixed(2)}x faster</td>
-                </tr>
+                <LatencyRow
+                  baselineMs={predicted.baselineMs}
+                  ms={predicted.ms}
+                  testId="reach-latency-flops-plan"
+                />
               )}
             </tbody>
           </table>
@@ -274,6 +271,23 @@ export function AutoPlanPanel() {
 }
 
 const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
+
+/** A reach table's "Latency here (predicted)" row: now, with the plan, and the speed-up. */
+function LatencyRow(p: { baselineMs: number; ms: number; speedup?: number; testId: string }) {
+  const speedup = p.speedup ?? p.baselineMs / p.ms;
+  return (
+    <tr>
+      <th scope="row">Latency here (predicted)</th>
+      <td>{ms(p.baselineMs)}</td>
+      <td data-testid={p.testId} data-value={p.ms}>
+        {ms(p.ms)}
+      </td>
+      <td data-testid="reach-speedup" data-value={speedup}>
+        {speedup.toFixed(2)}x faster
+      </td>
+    </tr>
+  );
+}
 
 /** The latency target: calibration on this device (progress, Cancel), then a speed-up or ms. */
 function LatencyTarget() {
@@ -381,16 +395,12 @@ function LatencyReach() {
               </tr>
             </thead>
             <tbody>
-              <tr>
-                <th scope="row">Latency here (predicted)</th>
-                <td>{ms(r.baselineMs)}</td>
-                <td data-testid="reach-latency" data-value={r.predictedMs}>
-                  {ms(r.predictedMs)}
-                </td>
-                <td data-testid="reach-speedup" data-value={r.predictedSpeedup}>
-                  {r.predictedSpeedup.toFixed(2)}x faster
-                </td>
-              </tr>
+              <LatencyRow
+                baselineMs={r.baselineMs}
+                ms={r.predictedMs}
+                speedup={r.predictedSpeedup}
+                testId="reach-latency"
+              />
               <tr>
                 <th scope="row">Parameters</th>
                 <td>{formatCount(r.baseline.params)}</td>

@@ -67,4 +67,12 @@ test('latency on this device: calibrate, plan to 1.5x faster, apply as one step,
   await page
     .getByRole('region', { name: 'Automatic plans' })
     .screenshot({ path: 'e2e/screenshots/flops-plan-latency.png' });
+  // The same panel on a narrow window: no sideways scrolling.
+  await page.setViewportSize({ width: 800, height: 900 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
+  await page.screenshot({ path: 'e2e/screenshots/flops-plan-latency-800.png', fullPage: false });
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.getByLabel('Latency on this device').check();
+  await page.getByRole('region', { name: 'Automatic plans' }).scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'e2e/screenshots/latency-1440.png', fullPage: false });
 });

@@ -70,6 +70,16 @@ export const PLAN_FLAG_OPTIONS = {
   ...LATENCY_FLAG_OPTIONS,
 } as const;
 
+/** What `prune` and `plan` both read: the output, the criterion and ratio, --json, --force, the plan flags. */
+export const PLAN_COMMAND_OPTIONS = {
+  out: { type: 'string' },
+  criterion: { type: 'string' },
+  ratio: { type: 'string' },
+  json: { type: 'boolean' },
+  force: { type: 'boolean' },
+  ...PLAN_FLAG_OPTIONS,
+} as const;
+
 /** The flags as `parseArgs` returns them. */
 export interface PlanFlags {
   criterion?: string | undefined;
@@ -739,14 +749,7 @@ export const PLAN_HELP = `  prunelab plan <model> --out <plan.json> [the filter-
 export async function planCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
-    options: {
-      out: { type: 'string' },
-      criterion: { type: 'string' },
-      ratio: { type: 'string' },
-      json: { type: 'boolean' },
-      force: { type: 'boolean' },
-      ...PLAN_FLAG_OPTIONS,
-    },
+    options: PLAN_COMMAND_OPTIONS,
     allowPositionals: true,
   });
   if (!values.out) throw new UsageError('plan needs --out <plan.json>.');

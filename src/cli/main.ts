@@ -21,7 +21,7 @@ import { initNodeBackend } from '../node/tf-node';
 import { FINETUNE_HELP, finetune, readSamples, warnSamples } from './recover-commands';
 import { measureLatencyAfter } from './latency-flags';
 import {
-  PLAN_FLAG_OPTIONS,
+  PLAN_COMMAND_OPTIONS,
   PLAN_HELP,
   PRUNE_PLAN_HELP,
   filterScores,
@@ -181,15 +181,10 @@ async function prune(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     options: {
-      out: { type: 'string' },
-      criterion: { type: 'string' },
-      ratio: { type: 'string' },
+      ...PLAN_COMMAND_OPTIONS,
       plan: { type: 'string' },
-      json: { type: 'boolean' },
       format: { type: 'string' },
       quantize: { type: 'string' },
-      force: { type: 'boolean' },
-      ...PLAN_FLAG_OPTIONS,
     },
     allowPositionals: true,
   });

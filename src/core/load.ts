@@ -4,8 +4,7 @@ import type { ChannelGraph } from './graph/types';
 import { openModel } from './io/open-model';
 import { buildModelIR } from './ir/build-ir';
 import { buildChannelGraph } from './graph/build-graph';
-import { unbuildableLayers } from './io/tf-artifacts';
-import { keras3HardSigmoidLayer } from './io/tfjs-portable';
+import { keras3HardSigmoidLayer, unbuildableLayers } from './io/tf-artifacts';
 import { describeNonFinite, nonFiniteWeights } from './io/weight-health';
 
 /** Everything a workbench or CLI needs about an opened model; all plain data. */

@@ -40,7 +40,7 @@ import {
   type GroupReduction,
   type Normalization,
 } from '../core/scoring';
-import { planLowestFraction } from '../core/plan/auto';
+import { planLowestFraction, type PlanOptions } from '../core/plan/auto';
 import { planGlobal, type GlobalFigures } from '../core/plan/global';
 import type { PruningPlan } from '../core/plan/plan';
 import {
@@ -328,6 +328,15 @@ export interface AutoPlanPreview {
   met: boolean;
 }
 
+/** The planners' limits the automatic plans panel sets: cap per group, rounding, layers left alone. */
+export function planOptionsOf(s: AutoPlanSettings): PlanOptions {
+  return {
+    ...(s.maxRatioPercent < 100 ? { maxRatio: s.maxRatioPercent / 100 } : {}),
+    ...(s.roundTo > 1 ? { roundTo: Math.floor(s.roundTo) } : {}),
+    ...(s.ignore.length > 0 ? { ignore: s.ignore } : {}),
+  };
+}
+
 /**
  * The plan the automatic plans panel would apply with these settings, and what it reaches:
  * `mode: 'ratio'` is `planLowestFraction`, `'global'` is `planGlobal` on the normalised scores.
@@ -340,11 +349,7 @@ export function previewAutoPlan(
 ): AutoPlanPreview | { error: string } | null {
   if (!session) return null;
   const { costModel } = getModel(session.id);
-  const options = {
-    ...(s.maxRatioPercent < 100 ? { maxRatio: s.maxRatioPercent / 100 } : {}),
-    ...(s.roundTo > 1 ? { roundTo: Math.floor(s.roundTo) } : {}),
-    ...(s.ignore.length > 0 ? { ignore: s.ignore } : {}),
-  };
+  const options = planOptionsOf(s);
   const fraction = Math.min(1, Math.max(0, s.percent / 100));
   try {
     const raw = toFloat(scores);

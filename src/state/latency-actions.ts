@@ -27,7 +27,7 @@ import { planLatencyMeasured, type LatencyProposal } from '../core/plan/latency-
 import type { PruningPlan } from '../core/plan/plan';
 import { normalizeScores, type Normalization } from '../core/scoring';
 import { applyPlan } from '../core/surgery/apply-plan';
-import { frameYielder } from './analysis-actions';
+import { frameYielder, planOptionsOf } from './analysis-actions';
 import type { AutoPlanSettings } from './analysis-slice';
 import { cancelJob, runJob } from './jobs';
 import { commitPlan } from './plan-slice';
@@ -204,11 +204,7 @@ export function previewLatencyPlan(
     return null;
   const model = latencyModelOf(session);
   if (!model) return null;
-  const options = {
-    ...(auto.maxRatioPercent < 100 ? { maxRatio: auto.maxRatioPercent / 100 } : {}),
-    ...(auto.roundTo > 1 ? { roundTo: Math.floor(auto.roundTo) } : {}),
-    ...(auto.ignore.length > 0 ? { ignore: auto.ignore } : {}),
-  };
+  const options = planOptionsOf(auto);
   try {
     return planLatency(
       session.graph,
@@ -268,9 +264,7 @@ export async function applyVerifiedLatencyPlan(): Promise<void> {
         entry.costModel,
         target,
         {
-          ...(auto.maxRatioPercent < 100 ? { maxRatio: auto.maxRatioPercent / 100 } : {}),
-          ...(auto.roundTo > 1 ? { roundTo: Math.floor(auto.roundTo) } : {}),
-          ...(auto.ignore.length > 0 ? { ignore: auto.ignore } : {}),
+          ...planOptionsOf(auto),
           iterations,
           original: entry.tfModel,
           timing: { signal },

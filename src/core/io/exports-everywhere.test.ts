@@ -27,8 +27,8 @@ import { readHdf5 } from './hdf5';
 import { writeKerasH5 } from './keras-h5';
 import { writeKerasV3 } from './keras-v3';
 import { defaultQuantization, filesBytes, sourceStorageOf } from './source-storage';
-import { loadLayersModelFromArtifacts } from './tf-artifacts';
-import { keras3HardSigmoidLayer, tfjsPortableTopology } from './tfjs-portable';
+import { keras3HardSigmoidLayer, loadLayersModelFromArtifacts } from './tf-artifacts';
+import { tfjsPortableTopology } from './tfjs-portable';
 
 const KERAS = new URL('./__fixtures__/keras/', import.meta.url);
 const SAMPLE = new URL('../../../public/samples/mnist-cnn/', import.meta.url);

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelArtifactsData, WeightTensor } from '../ir/artifacts';
+import type { KerasModelTopology } from '../ir/keras-json';
 import { nonLayerKind } from '../ir/validate-config';
 import { ModelLoadError } from './errors';
-import { keras3HardSigmoidLayer } from './tfjs-portable';
 
 /** Byte size of one element of a weight dtype. */
 function bytesPer(_dtype: WeightTensor['dtype']): number {
@@ -130,6 +130,18 @@ function layerEntries(
   };
   walk(isRecord(topology) && isRecord(topology['model_config']) ? topology['model_config'] : topology, 0);
   return out;
+}
+
+/**
+ * The first layer of a Keras 3 model that uses `hard_sigmoid`, or undefined. Keras 3 defines it as
+ * relu6(x + 3) / 6 (keras/src/activations/activations.py); Keras 2 and TensorFlow.js as
+ * clip(0.2 x + 0.5, 0, 1): the same name for another function, so TensorFlow.js would compute such a
+ * model wrongly without a word. The activation is a name, or Keras 3's `{class_name: 'function', config: name}`.
+ */
+export function keras3HardSigmoidLayer(topology: KerasModelTopology): string | undefined {
+  if (!/^3\./.test(String(topology.keras_version ?? ''))) return undefined;
+  const named = (v: unknown) => (isRecord(v) ? v['config'] : v) === 'hard_sigmoid';
+  return layerEntries(topology).find((l) => named(l.config['activation']))?.name;
 }
 
 /** Layer classes tfjs can build (its serialization registry), plus the model classes. */

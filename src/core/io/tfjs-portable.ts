@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KerasModelTopology } from '../ir/keras-json';
+import { keras3HardSigmoidLayer } from './tf-artifacts';
 
 /** Keras spellings of initializers tfjs registers under another name (tf-artifacts.ts uses the same). */
 const INITIALIZER_NAMES: Readonly<Record<string, string>> = {
@@ -125,36 +126,6 @@ function fixLayerConfig(layer: string, config: Record<string, unknown>, notes: s
       } else if (name !== v && typeof name === 'string') config[key] = name;
     }
   }
-}
-
-/** The activation name of a layer config: a string, or Keras 3's `{class_name: 'function', config: name}`. */
-function activationName(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  return isRecord(v) && typeof v['config'] === 'string' ? v['config'] : undefined;
-}
-
-/**
- * The first layer of a Keras 3 model that uses `hard_sigmoid`, or undefined. Keras 3 defines it as
- * relu6(x + 3) / 6 (keras/src/activations/activations.py); Keras 2 and TensorFlow.js as
- * clip(0.2 x + 0.5, 0, 1): the same name for another function, so TensorFlow.js would compute such a
- * model wrongly without a word.
- */
-export function keras3HardSigmoidLayer(topology: KerasModelTopology): string | undefined {
-  if (!/^3\./.test(String(topology.keras_version ?? ''))) return undefined;
-  const walk = (model: unknown, depth: number): string | undefined => {
-    if (!isRecord(model) || depth > 32) return undefined;
-    for (const e of layersOf(model) ?? []) {
-      if (!isRecord(e) || !isRecord(e['config'])) continue;
-      if (activationName(e['config']['activation']) === 'hard_sigmoid') {
-        return typeof e['config']['name'] === 'string' ? e['config']['name'] : '?';
-      }
-      const inner = walk(e, depth + 1);
-      if (inner !== undefined) return inner;
-    }
-    return undefined;
-  };
-  const root = topology as unknown as Record<string, unknown>;
-  return walk(isRecord(root['model_config']) ? root['model_config'] : root, 0);
 }
 
 /**

@@ -197,14 +197,7 @@ export function AutoPlanPanel() {
       {preview && !('error' in preview) && (
         <>
           <table className="auto-plan-reach" aria-label="What the plan reaches">
-            <thead>
-              <tr>
-                <th />
-                <th scope="col">Now</th>
-                <th scope="col">With the plan</th>
-                <th scope="col">Removed</th>
-              </tr>
-            </thead>
+            <ReachHead last="Removed" />
             <tbody>
               <tr>
                 <th scope="row">Parameters</th>
@@ -271,6 +264,20 @@ export function AutoPlanPanel() {
 }
 
 const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
+
+/** A reach table's column heads: now, with the plan, and `last`. */
+function ReachHead({ last }: { last: string }) {
+  return (
+    <thead>
+      <tr>
+        <th />
+        <th scope="col">Now</th>
+        <th scope="col">With the plan</th>
+        <th scope="col">{last}</th>
+      </tr>
+    </thead>
+  );
+}
 
 /** A reach table's "Latency here (predicted)" row: now, with the plan, and the speed-up. */
 function LatencyRow(p: { baselineMs: number; ms: number; speedup?: number; testId: string }) {
@@ -386,14 +393,7 @@ function LatencyReach() {
       {r && !('error' in r) && (
         <>
           <table className="auto-plan-reach" aria-label="What the latency plan reaches">
-            <thead>
-              <tr>
-                <th />
-                <th scope="col">Now</th>
-                <th scope="col">With the plan</th>
-                <th scope="col">Change</th>
-              </tr>
-            </thead>
+            <ReachHead last="Change" />
             <tbody>
               <LatencyRow
                 baselineMs={r.baselineMs}

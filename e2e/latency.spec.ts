@@ -71,8 +71,12 @@ test('latency on this device: calibrate, plan to 1.5x faster, apply as one step,
   await page.setViewportSize({ width: 800, height: 900 });
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
   await page.screenshot({ path: 'e2e/screenshots/flops-plan-latency-800.png', fullPage: false });
-  await page.setViewportSize({ width: 1440, height: 900 });
   await page.getByLabel('Latency on this device').check();
+  await expect(page.getByTestId('latency-verified')).toBeVisible();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
+  await page.getByTestId('latency-verified').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'e2e/screenshots/latency-verified-800.png', fullPage: false });
+  await page.setViewportSize({ width: 1440, height: 900 });
   await page.getByRole('region', { name: 'Automatic plans' }).scrollIntoViewIfNeeded();
   await page.screenshot({ path: 'e2e/screenshots/latency-1440.png', fullPage: false });
 });

@@ -225,4 +225,19 @@ describe('batchSizeFor', () => {
     expect((b + 1) * 4 * 2 * 73 * 73 * 64).toBeGreaterThan(BATCH_ACTIVATION_BUDGET);
     expect(batchSizeFor([{ outputShape: [null, 4096, 4096, 64] }])).toBe(1);
   });
+
+  it('halves the budget for models with more than 64 MB of float32 weights, and only for them', async () => {
+    const { batchSizeFor, BATCH_ACTIVATION_BUDGET, LARGE_WEIGHTS_BYTES } = await import('./evaluate');
+    const layer = (weightElements: number) => ({
+      outputShape: [null, 73, 73, 64],
+      weights: [{ shape: [weightElements] }],
+    });
+    const perSample = 4 * 2 * 73 * 73 * 64;
+    // Just under and just over the threshold, split over two layers' weights.
+    const under = [layer(LARGE_WEIGHTS_BYTES / 8), layer(LARGE_WEIGHTS_BYTES / 8)];
+    const over = [layer(LARGE_WEIGHTS_BYTES / 8), layer(LARGE_WEIGHTS_BYTES / 8 + 1)];
+    expect(batchSizeFor(under)).toBe(Math.floor(BATCH_ACTIVATION_BUDGET / perSample));
+    expect(batchSizeFor(over)).toBe(Math.floor(BATCH_ACTIVATION_BUDGET / 2 / perSample));
+    expect(batchSizeFor(over)).toBeLessThan(batchSizeFor(under));
+  });
 });

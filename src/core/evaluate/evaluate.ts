@@ -129,17 +129,34 @@ export async function evaluateModels(
 /** Bytes of activations one batch may hold at its peak (the largest layer's input and output). */
 export const BATCH_ACTIVATION_BUDGET = 32 * 2 ** 20;
 
+/** Float32 weights above this many bytes halve the activation budget (see `batchSizeFor`). */
+export const LARGE_WEIGHTS_BYTES = 64 * 2 ** 20;
+
 /**
  * A batch size that keeps a batch's activations under `budget` bytes: the two largest layer outputs
  * per sample (float32) bound what one layer holds at once. On the wasm backend the heap never
  * shrinks, so a batch of 64 on an InceptionV3-size model would keep hundreds of MB for good.
- * Example: MNIST-size (28x28x16 largest) gives 64; InceptionV3 at 75x75 (73x73x64 largest) gives 11.
+ * Example: MNIST-size (28x28x16 largest) gives 64; an InceptionV3-size model at 75x75 (its two
+ * largest outputs ~0.6 MB a sample) would get 53, and with its 83 MB of weights gets 26.
+ *
+ * Layers given with their weights (`LayerIR`) and more than 64 MB of float32 weights get half the
+ * budget: once run on wasm, such a model already holds ~3.4x its weights (the tensors, the
+ * transposed filter tfjs keeps per conv operator, XNNPACK's packed copy), the heap grows by 20% steps,
+ * and their per-image work is large enough that smaller batches cost nothing measurable (measured on
+ * an InceptionV3-size model at 75x75: batch 26 vs 53, 1.005x the time; the preview's pruned pass
+ * stays in a 298 MB heap instead of growing it to 358 MB). Small models keep the full budget: a
+ * MobileNetV2-size model at 96x96 runs 1.05x slower with half of it.
  */
 export function batchSizeFor(
-  layers: readonly { outputShape: readonly (number | null)[] }[],
+  layers: readonly { outputShape: readonly (number | null)[]; weights?: readonly { shape: readonly number[] }[] }[],
   budget = BATCH_ACTIVATION_BUDGET,
   max = 64,
 ): number {
+  const weightBytes = layers.reduce(
+    (n, l) => n + (l.weights ?? []).reduce((m, w) => m + 4 * w.shape.reduce((p, d) => p * d, 1), 0),
+    0,
+  );
+  if (weightBytes > LARGE_WEIGHTS_BYTES) budget /= 2;
   const sizes = layers
     .map((l) => l.outputShape.slice(1).reduce<number>((n, d) => n * (d ?? 1), 1))
     .sort((a, b) => b - a);

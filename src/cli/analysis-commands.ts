@@ -20,6 +20,7 @@ import {
 } from '../core/scoring';
 import { planLowestFraction, removalCount, type PlanOptions } from '../core/plan/auto';
 import { planGlobal, type GlobalPlanOptions, type GlobalTarget } from '../core/plan/global';
+import { planGlobalForSpeed } from '../core/plan/speed-aware';
 import type { PruningPlan } from '../core/plan/plan';
 import { parseSampleSet, SampleSetError, type SampleSet } from '../core/evaluate/sample-set';
 import { checkSamplesFit, samplesModelOf } from '../core/evaluate/samples-fit';
@@ -42,6 +43,10 @@ import {
   latencyLine,
   parseLatencyFlags,
   planToLatency,
+  calibrateForSpeed,
+  speedReport,
+  speedLine,
+  type SpeedReport,
   type LatencyReport,
 } from './latency-flags';
 import type { LatencyTarget } from '../core/plan/latency-plan';
@@ -100,6 +105,7 @@ export interface PlanFlags {
   'layer-ratio'?: string[] | undefined;
   'target-latency'?: string | undefined;
   'target-speedup'?: string | undefined;
+  'for-speed'?: boolean | undefined;
 }
 
 /** One `--keep conv1=20`, `--remove conv1=44` or `--layer-ratio conv2=0.5`. */
@@ -128,6 +134,8 @@ export interface PlanSettings {
   global: boolean;
   /** `--target-latency` / `--target-speedup` (latency-flags.ts). */
   latency?: LatencyTarget;
+  /** `--for-speed`: rank the --target-flops plan for this machine's speed (latency-flags.ts). */
+  forSpeed?: boolean;
 }
 
 export const PRUNE_PLAN_HELP = `      Choosing the filters (instead of --plan):
@@ -279,9 +287,15 @@ export function parsePlanFlags(v: PlanFlags): PlanSettings {
       '--target-latency / --target-speedup plan every layer to a latency; leave out --plan, --ratio, --global, --target-params/-flops and per-layer flags.',
     );
   }
+  if (v['for-speed'] && target?.kind !== 'flops') {
+    throw new UsageError(
+      '--for-speed ranks a FLOPs target for this machine\'s speed: give --target-flops (for a speed target, --target-speedup).',
+    );
+  }
   const global = v.ratio !== undefined || v.global === true || target !== null;
   return {
     ...(latency ? { latency } : {}),
+    ...(v['for-speed'] ? { forSpeed: true } : {}),
     criterion,
     ratio,
     normalize,
@@ -445,6 +459,8 @@ export interface PlanReport {
   met: boolean;
   /** A latency target's prediction (and, after `prune`, measurement): latency-flags.ts. */
   latency?: LatencyReport;
+  /** `--for-speed`: the FLOPs plan's predicted (and, after `prune`, measured) speed-up here. */
+  speed?: SpeedReport;
 }
 
 /** The plan the flags describe for model `m`, and the report of what it reaches. */
@@ -466,7 +482,8 @@ export async function planFromFlags(
     };
     return { plan: r.plan, report };
   }
-  if (s.layers.length === 0) return planFromScores(m, s, raw);
+  const forSpeed = s.forSpeed ? await calibrateForSpeed(m) : undefined;
+  if (s.layers.length === 0) return planFromScores(m, s, raw, forSpeed);
   const named = planLayerSpecs(m, raw, s.layers, s.options);
   const words = s.layers.map((l) => l.flag.replace(/^--/, '')).join(', ');
   let plan: PruningPlan;
@@ -474,7 +491,7 @@ export async function planFromFlags(
   if (s.global) {
     // The global flag plans every layer not named; the named ones get exactly what was asked.
     const ignore = [...(s.options.ignore ?? []), ...namedLayers(m, s.layers)];
-    ({ plan, report } = planFromScores(m, { ...s, options: { ...s.options, ignore } }, raw));
+    ({ plan, report } = planFromScores(m, { ...s, options: { ...s.options, ignore } }, raw, forSpeed));
     plan = { ...plan, remove: { ...plan.remove, ...named }, note: `${words}; others ${plan.note ?? ''}` };
   } else {
     plan = { version: 1, remove: named, note: `${words} by ${s.criterion}` };
@@ -516,10 +533,15 @@ function planFromScores(
   m: OpenedModel,
   s: PlanSettings,
   raw: Record<string, Float32Array>,
+  forSpeed?: Awaited<ReturnType<typeof calibrateForSpeed>>,
 ): { plan: PruningPlan; report: PlanReport } {
   const costs = makeCostModel(m.ir, m.graph);
   if (s.target) {
-    const r = planGlobal(m.graph, normalizeScores(raw, s.normalize), costs, s.target, s.options);
+    const scores = normalizeScores(raw, s.normalize);
+    const fast = forSpeed
+      ? planGlobalForSpeed(m.graph, scores, costs, forSpeed.model, s.target, s.options)
+      : undefined;
+    const r = fast ?? planGlobal(m.graph, scores, costs, s.target, s.options);
     r.plan.note = `${r.plan.note ?? 'global'} by ${s.criterion} (${s.normalize})`;
     return {
       plan: r.plan,
@@ -530,6 +552,7 @@ function planFromScores(
         target: s.target,
         removedShare: r.removed,
         met: r.met,
+        ...(fast && forSpeed ? { speed: speedReport(fast, forSpeed) } : {}),
       },
     };
   }
@@ -567,7 +590,7 @@ export function reportLine(r: PlanReport): string {
   if (r.latency) {
     return `${latencyLine(r.latency)}${r.met ? '' : ' NOT MET (limits)'}\nBy ${r.criterion} (${r.normalize ?? 'mean'}): removed ${pct(r.removedShare.params)} of the parameters, ${pct(r.removedShare.flops)} of the FLOPs.`;
   }
-  return `${what}: removed ${pct(r.removedShare.params)} of the parameters, ${pct(r.removedShare.flops)} of the FLOPs.`;
+  return `${what}: removed ${pct(r.removedShare.params)} of the parameters, ${pct(r.removedShare.flops)} of the FLOPs.${r.speed ? `\n${speedLine(r.speed)}` : ''}`;
 }
 
 function parseRatios(v: string): number[] {

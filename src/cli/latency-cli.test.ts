@@ -79,3 +79,51 @@ describe('prune --target-speedup / --target-latency', () => {
     }
   });
 });
+
+describe('prune --target-flops --for-speed', () => {
+  it('reports the FLOPs plan predicted here, how it was ranked, and the measured speed-up', async () => {
+    const out = join(dir, 'for-speed');
+    const r = await run('prune', sample, '--target-flops', '0.5', '--for-speed', '--out', out, '--json');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.out) as {
+      removedShare: { flops: number };
+      flops: { before: number; after: number };
+      met: boolean;
+      speed: {
+        backend: string;
+        baselineMs: number;
+        predictedMs: number;
+        predictedSpeedup: number;
+        flopsRatio: number;
+        plainPredictedSpeedup: number;
+        strength: number;
+        realized: boolean;
+        importanceRatio: number;
+        measuredSpeedup: number;
+        measuredMs: number;
+        measuredBaselineMs: number;
+      };
+    };
+    expect(s.met).toBe(true);
+    expect(s.removedShare.flops).toBeGreaterThanOrEqual(0.5);
+    expect(s.speed.backend).toBe('cpu');
+    expect(s.speed.flopsRatio).toBeCloseTo(s.flops.before / s.flops.after, 9);
+    expect(s.speed.predictedSpeedup).toBeCloseTo(s.speed.baselineMs / s.speed.predictedMs, 9);
+    expect(s.speed.realized).toBe(s.speed.predictedSpeedup >= 0.9 * s.speed.flopsRatio - 1e-9);
+    // Weighted only when that realizes the ratio; the plain ranking otherwise (importance ratio 1).
+    if (s.speed.strength > 0) expect(s.speed.realized).toBe(true);
+    else expect(s.speed.importanceRatio).toBe(1);
+    expect(s.speed.measuredSpeedup).toBeCloseTo(s.speed.measuredBaselineMs / s.speed.measuredMs, 9);
+    const text = await run('plan', sample, '--target-flops', '0.5', '--for-speed', '--out', join(dir, 'p.json'));
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/For speed: FLOPs \/[\d.]+, predicted [\d.]+x faster here, (ranked for speed|the plain ranking) on cpu/);
+  });
+
+  it('refuses --for-speed without --target-flops (exit 2, naming the flag)', async () => {
+    for (const args of [[], ['--target-params', '0.5'], ['--global'], ['--target-speedup', '2']]) {
+      const r = await run('prune', sample, '--for-speed', ...args, '--out', join(dir, 'y'));
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(/--for-speed|--target-(speedup|latency)/);
+    }
+  });
+});

@@ -19,7 +19,7 @@ import { bytesLine, parseFormat, parseQuantize, writeModelOutput } from './outpu
 import { checkOutput, OutputExistsError } from '../node/write-output';
 import { initNodeBackend } from '../node/tf-node';
 import { FINETUNE_HELP, finetune, readSamples, warnSamples } from './recover-commands';
-import { measureLatencyAfter } from './latency-flags';
+import { measureLatencyAfter, measureSpeed } from './latency-flags';
 import {
   PLAN_COMMAND_OPTIONS,
   PLAN_HELP,
@@ -213,6 +213,8 @@ async function prune(args: string[]): Promise<void> {
   // A latency target: measure what the prediction promised (latency-flags.ts).
   if (report?.latency)
     report = { ...report, latency: await measureLatencyAfter(m.artifacts, artifacts, report.latency) };
+  // A plan ranked for speed here: measure the speed-up it was predicted to give.
+  if (report?.speed) report = { ...report, speed: { ...report.speed, ...(await measureSpeed(m.artifacts, artifacts)) } };
   const written = files.reduce((n, f) => n + f.bytes.byteLength, 0);
   const summary = {
     out: values.out,

@@ -289,7 +289,7 @@ export function parsePlanFlags(v: PlanFlags): PlanSettings {
   }
   if (v['for-speed'] && target?.kind !== 'flops') {
     throw new UsageError(
-      '--for-speed ranks a FLOPs target for this machine\'s speed: give --target-flops (for a speed target, --target-speedup).',
+      "--for-speed ranks a FLOPs target for this machine's speed: give --target-flops (for a speed target, --target-speedup).",
     );
   }
   const global = v.ratio !== undefined || v.global === true || target !== null;

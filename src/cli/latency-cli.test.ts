@@ -114,9 +114,19 @@ describe('prune --target-flops --for-speed', () => {
     if (s.speed.strength > 0) expect(s.speed.realized).toBe(true);
     else expect(s.speed.importanceRatio).toBe(1);
     expect(s.speed.measuredSpeedup).toBeCloseTo(s.speed.measuredBaselineMs / s.speed.measuredMs, 9);
-    const text = await run('plan', sample, '--target-flops', '0.5', '--for-speed', '--out', join(dir, 'p.json'));
+    const text = await run(
+      'plan',
+      sample,
+      '--target-flops',
+      '0.5',
+      '--for-speed',
+      '--out',
+      join(dir, 'p.json'),
+    );
     expect(text.code).toBe(0);
-    expect(text.out).toMatch(/For speed: FLOPs \/[\d.]+, predicted [\d.]+x faster here, (ranked for speed|the plain ranking) on cpu/);
+    expect(text.out).toMatch(
+      /For speed: FLOPs \/[\d.]+, predicted [\d.]+x faster here, (ranked for speed|the plain ranking) on cpu/,
+    );
   });
 
   it('refuses --for-speed without --target-flops (exit 2, naming the flag)', async () => {

@@ -201,10 +201,7 @@ export async function calibrateForSpeed(
 }
 
 /** The report of a speed-ranked plan. */
-export function speedReport(
-  r: SpeedAwarePlanResult,
-  cal: { backend: string; seconds: number },
-): SpeedReport {
+export function speedReport(r: SpeedAwarePlanResult, cal: { backend: string; seconds: number }): SpeedReport {
   return {
     backend: cal.backend,
     calibrationSeconds: cal.seconds,
@@ -226,7 +223,9 @@ export function speedLine(r: SpeedReport): string {
       ? `ranked for speed on ${r.backend} (strength ${r.strength}, ${r.importanceRatio.toFixed(2)}x the importance of the plain ranking, which was predicted ${r.plainPredictedSpeedup.toFixed(2)}x)`
       : `the plain ranking on ${r.backend} (${r.realized ? 'it already reaches 0.9 of its FLOPs ratio here' : 'no weighting reaches 0.9 of its FLOPs ratio here'})`;
   const measured =
-    r.measuredSpeedup === undefined ? '' : `; measured ${r.measuredSpeedup.toFixed(2)}x (median of 7 alternated)`;
+    r.measuredSpeedup === undefined
+      ? ''
+      : `; measured ${r.measuredSpeedup.toFixed(2)}x (median of 7 alternated)`;
   return `For speed: FLOPs /${r.flopsRatio.toFixed(2)}, predicted ${r.predictedSpeedup.toFixed(2)}x faster here, ${ranked}, calibrated in ${r.calibrationSeconds.toFixed(1)} s${measured}.`;
 }
 

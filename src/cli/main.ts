@@ -214,7 +214,8 @@ async function prune(args: string[]): Promise<void> {
   if (report?.latency)
     report = { ...report, latency: await measureLatencyAfter(m.artifacts, artifacts, report.latency) };
   // A plan ranked for speed here: measure the speed-up it was predicted to give.
-  if (report?.speed) report = { ...report, speed: { ...report.speed, ...(await measureSpeed(m.artifacts, artifacts)) } };
+  if (report?.speed)
+    report = { ...report, speed: { ...report.speed, ...(await measureSpeed(m.artifacts, artifacts)) } };
   const written = files.reduce((n, f) => n + f.bytes.byteLength, 0);
   const summary = {
     out: values.out,

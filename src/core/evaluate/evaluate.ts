@@ -148,7 +148,10 @@ export const LARGE_WEIGHTS_BYTES = 64 * 2 ** 20;
  * MobileNetV2-size model at 96x96 runs 1.05x slower with half of it.
  */
 export function batchSizeFor(
-  layers: readonly { outputShape: readonly (number | null)[]; weights?: readonly { shape: readonly number[] }[] }[],
+  layers: readonly {
+    outputShape: readonly (number | null)[];
+    weights?: readonly { shape: readonly number[] }[];
+  }[],
   budget = BATCH_ACTIVATION_BUDGET,
   max = 64,
 ): number {

@@ -57,7 +57,11 @@ describe('timePerFlopFactors', () => {
 
 describe('weightScores', () => {
   it('divides a weighted group by factor^strength and leaves the others as they are', () => {
-    const scores = { g0: Float32Array.from([1, 2]), g1: Float32Array.from([3]), other: Float32Array.from([5]) };
+    const scores = {
+      g0: Float32Array.from([1, 2]),
+      g1: Float32Array.from([3]),
+      other: Float32Array.from([5]),
+    };
     const w = weightScores(scores, { g0: 4, g1: 0.25 }, 0.5);
     expect([...w['g0']!]).toEqual([0.5, 1]);
     expect([...w['g1']!]).toEqual([6]);
@@ -103,7 +107,10 @@ describe('planGlobalForSpeed', () => {
     expect(oracleSpeedup(before.plan)).toBeLessThan(0.9 * flopsRatio(before.plan));
     // What it costs in importance, by hand.
     const sum = (p: PruningPlan) =>
-      Object.entries(p.remove).reduce((n, [g, idx]) => n + idx.reduce((m, i) => m + scores[g as 'g0'][i]!, 0), 0);
+      Object.entries(p.remove).reduce(
+        (n, [g, idx]) => n + idx.reduce((m, i) => m + scores[g as 'g0'][i]!, 0),
+        0,
+      );
     expect(r.importanceRatio).toBeCloseTo(sum(r.plan) / sum(plain.plan), 5);
     expect(r.importanceRatio).toBeGreaterThan(1);
     expect(r.plan.note).toMatch(/ranked for speed here \(strength [\d.]+\)$/);
@@ -151,7 +158,10 @@ describe('planGlobalForSpeed', () => {
           expect(r.predictedSpeedup).toBeCloseTo(lat.baselineMs / lat.predict(r.plan), 9);
           if (r.realized) expect(r.predictedSpeedup).toBeGreaterThanOrEqual(0.9 * r.flopsRatio - 1e-9);
           if (r.strength === 0) expect(r.plan.remove).toEqual(plain.plan.remove);
-          expect(r.importanceRatio * importanceRemoved(sc, plain.plan)).toBeCloseTo(importanceRemoved(sc, r.plan), 3);
+          expect(r.importanceRatio * importanceRemoved(sc, plain.plan)).toBeCloseTo(
+            importanceRemoved(sc, r.plan),
+            3,
+          );
         },
       ),
       { numRuns: 200 },

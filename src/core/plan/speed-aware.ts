@@ -68,7 +68,10 @@ export function timePerFlopFactors(
   for (const producer of latency.groups) {
     const g = graph.groups[graph.groupByProducer[producer] ?? -1];
     if (!g || !g.prunable || g.size < 2) continue;
-    const half = { version: 1 as const, remove: { [producer]: Array.from({ length: g.size >> 1 }, (_, i) => i) } };
+    const half = {
+      version: 1 as const,
+      remove: { [producer]: Array.from({ length: g.size >> 1 }, (_, i) => i) },
+    };
     const dFlops = baseFlops - costModel.evaluate(half).flops;
     const dMs = latency.baselineMs - latency.predict(half);
     if (dFlops > 0 && dMs > 0) rho.push([producer, dMs / dFlops]);
@@ -147,7 +150,7 @@ export function planGlobalForSpeed(
     }
   }
   best ??= { ...plain!, strength: 0 };
-  const { r, j, strength } = best!;
+  const { r, j, strength } = best;
   if (strength > 0) {
     r.plan.note = `${r.plan.note ?? 'global plan'}; ranked for speed here (strength ${strength})`;
   }
@@ -160,7 +163,8 @@ export function planGlobalForSpeed(
     flopsRatio: j.flopsRatio,
     plain: { predictedSpeedup: plain!.j.predictedSpeedup, flopsRatio: plain!.j.flopsRatio },
     realized: j.ok,
-    importanceRatio: importanceRemoved(scores, r.plan) / Math.max(1e-30, importanceRemoved(scores, plain!.r.plan)),
+    importanceRatio:
+      importanceRemoved(scores, r.plan) / Math.max(1e-30, importanceRemoved(scores, plain!.r.plan)),
     weighted: strength > 0 ? Object.keys(factors).length : 0,
   };
 }

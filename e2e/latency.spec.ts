@@ -7,6 +7,10 @@ test('latency on this device: calibrate, plan to 1.5x faster, apply as one step,
   await page.getByRole('button', { name: 'Open the sample' }).click();
   await expect(page.getByRole('img', { name: /conv2 filter importance/ })).toBeVisible();
   await page.getByRole('tab', { name: 'Automatic plans' }).click();
+  // A global FLOPs plan can be ranked for speed here only once the model is calibrated.
+  const forSpeed = page.getByLabel('Rank for speed on this device');
+  await expect(forSpeed).toBeDisabled();
+  await expect(page.getByText('needs a latency calibration here')).toBeVisible();
   await page.getByLabel('Latency on this device').check();
   await page.getByRole('button', { name: 'Calibrate on this device' }).click();
   await expect(page.getByTestId('latency-baseline')).toBeVisible({ timeout: 110_000 });
@@ -64,6 +68,26 @@ test('latency on this device: calibrate, plan to 1.5x faster, apply as one step,
   const predictedMs = Number(await flopsPlanMs.getAttribute('data-value'));
   expect(predictedMs).toBeGreaterThan(0);
   expect(predictedMs).toBeLessThanOrEqual(baseline * 1.5);
+  // Calibrated: ranked for speed. Either the ranking was weighted and the plan is predicted to run at
+  // least 0.9 of its FLOPs ratio faster, or no weighting gets there and the page says so.
+  await expect(forSpeed).toBeEnabled();
+  await expect(forSpeed).toBeChecked();
+  const flopsBefore = Number(await page.getByTestId('reach-flops-baseline').getAttribute('data-value'));
+  const flopsAfter = Number(await page.getByTestId('reach-flops').getAttribute('data-value'));
+  const ranked = page.getByTestId('speed-ranked');
+  if (await ranked.isVisible()) {
+    expect(Number(await ranked.getAttribute('data-strength'))).toBeGreaterThan(0);
+    expect(baseline / predictedMs).toBeGreaterThanOrEqual(0.9 * (flopsBefore / flopsAfter) * 0.98);
+  } else {
+    await expect(page.getByTestId('flops-latency-gap')).toContainText(
+      'no weighting of the ranking gets to 0.9',
+    );
+  }
+  await forSpeed.uncheck();
+  await expect(ranked).toBeHidden();
+  const gap = page.getByTestId('flops-latency-gap');
+  if ((await gap.count()) > 0) expect(await gap.textContent()).not.toContain('no weighting');
+  await forSpeed.check();
   await page
     .getByRole('region', { name: 'Automatic plans' })
     .screenshot({ path: 'e2e/screenshots/flops-plan-latency.png' });

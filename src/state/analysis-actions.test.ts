@@ -126,6 +126,53 @@ describe('analysis actions', () => {
     expect(get().plan.remove.conv2).toHaveLength(2);
   });
 
+  it('with a latency model, a global FLOPs plan is ranked for speed (and only then); applying it sets that plan', async () => {
+    await openFiles(modelFiles, 'tiny');
+    setAutoPlan({ mode: 'global', kind: 'flops', percent: 50, maxRatioPercent: 90, roundTo: 1, ignore: [] });
+    const { session, scores, analysis } = get();
+    const costs = getModel(session!.id).costModel;
+    const removedOf = (p: { remove: Record<string, number[]> }, l: string) => p.remove[l]?.length ?? 0;
+    // A device where conv1's filters cost 20x conv2's time: the plain ranking's cut is slow here.
+    const predict = (p: { remove: Record<string, number[]> }) =>
+      0.1 + 2 * (6 - removedOf(p, 'conv1')) + 0.05 * (4 - removedOf(p, 'conv2'));
+    const latency = {
+      baselineMs: predict({ remove: {} }),
+      scale: 1,
+      predict,
+      groupCurve: () => undefined,
+      groups: ['conv1', 'conv2'],
+    };
+    const plain = previewAutoPlan(session, scores, analysis.normalize, analysis.autoPlan);
+    const fast = previewAutoPlan(session, scores, analysis.normalize, analysis.autoPlan, latency);
+    if (!plain || 'error' in plain || !fast || 'error' in fast) throw new Error('no preview');
+    expect(plain.speed).toBeUndefined();
+    expect(fast.speed).toBeDefined();
+    expect(fast.removed.flops).toBeGreaterThanOrEqual(0.5);
+    const flopsRatio = fast.baseline.flops / costs.evaluate(fast.plan).flops;
+    expect(fast.speed!.flopsRatio).toBeCloseTo(flopsRatio, 9);
+    expect(fast.speed!.predictedSpeedup).toBeCloseTo(latency.baselineMs / predict(fast.plan), 9);
+    // Here the plain plan (1.97x for FLOPs /2.2) falls short; weighting moves the cut to conv1.
+    expect(fast.speed!.strength).toBeGreaterThan(0);
+    expect(fast.speed!.realized).toBe(true);
+    expect(fast.speed!.predictedSpeedup).toBeGreaterThanOrEqual(0.9 * flopsRatio - 1e-9);
+    expect(fast.speed!.plainPredictedSpeedup).toBeLessThan(
+      0.9 * (plain.baseline.flops / plain.reached.flops),
+    );
+    expect(removedOf(fast.plan, 'conv1')).toBeGreaterThan(removedOf(plain.plan, 'conv1'));
+    applyAutoPlan(latency);
+    expect(get().plan.remove).toEqual(fast.plan.remove);
+    // Off, or another target kind: the plain ranking.
+    setAutoPlan({ forSpeed: false });
+    const off = previewAutoPlan(session, scores, analysis.normalize, get().analysis.autoPlan, latency);
+    if (!off || 'error' in off) throw new Error('no preview');
+    expect(off.speed).toBeUndefined();
+    expect(off.plan.remove).toEqual(plain.plan.remove);
+    setAutoPlan({ forSpeed: true, kind: 'params' });
+    const params = previewAutoPlan(session, scores, analysis.normalize, get().analysis.autoPlan, latency);
+    if (!params || 'error' in params) throw new Error('no preview');
+    expect(params.speed).toBeUndefined();
+  });
+
   it('a sensitivity run keeps its curves in the store and suggests a plan from them', async () => {
     await openFiles([...modelFiles, sampleFile('c.plss', 24, 3)], 'tiny');
     setSensitivitySettings({ criterion: 'l1', groups: 'all', ratios: [0.25, 0.5] });

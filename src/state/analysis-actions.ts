@@ -42,6 +42,8 @@ import {
 } from '../core/scoring';
 import { planLowestFraction, type PlanOptions } from '../core/plan/auto';
 import { planGlobal, type GlobalFigures } from '../core/plan/global';
+import { planGlobalForSpeed } from '../core/plan/speed-aware';
+import type { LatencyModel } from '../core/metrics/latency-model';
 import type { PruningPlan } from '../core/plan/plan';
 import {
   analyzeSensitivity,
@@ -326,6 +328,15 @@ export interface AutoPlanPreview {
   /** Shares removed, 0..1. */
   removed: GlobalFigures;
   met: boolean;
+  /** A global FLOPs plan ranked for speed here (with a calibration): how, and what it is predicted to give. */
+  speed?: {
+    strength: number;
+    predictedSpeedup: number;
+    plainPredictedSpeedup: number;
+    flopsRatio: number;
+    realized: boolean;
+    importanceRatio: number;
+  };
 }
 
 /** The planners' limits the automatic plans panel sets: cap per group, rounding, layers left alone. */
@@ -346,6 +357,7 @@ export function previewAutoPlan(
   scores: Readonly<Record<string, readonly number[]>>,
   normalize: Normalization,
   s: AutoPlanSettings,
+  latency?: LatencyModel,
 ): AutoPlanPreview | { error: string } | null {
   if (!session) return null;
   const { costModel } = getModel(session.id);
@@ -353,6 +365,31 @@ export function previewAutoPlan(
   const fraction = Math.min(1, Math.max(0, s.percent / 100));
   try {
     const raw = toFloat(scores);
+    if (s.mode === 'global' && s.kind === 'flops' && latency && s.forSpeed !== false) {
+      const r = planGlobalForSpeed(
+        session.graph,
+        normalizeScores(raw, normalize),
+        costModel,
+        latency,
+        { kind: 'flops', fraction },
+        options,
+      );
+      return {
+        plan: r.plan,
+        baseline: r.baseline,
+        reached: r.reached,
+        removed: r.removed,
+        met: r.met,
+        speed: {
+          strength: r.strength,
+          predictedSpeedup: r.predictedSpeedup,
+          plainPredictedSpeedup: r.plain.predictedSpeedup,
+          flopsRatio: r.flopsRatio,
+          realized: r.realized,
+          importanceRatio: r.importanceRatio,
+        },
+      };
+    }
     if (s.mode === 'global') {
       const r = planGlobal(
         session.graph,
@@ -388,10 +425,13 @@ export function previewAutoPlan(
   }
 }
 
-/** Sets the automatic plan as ticks (replacing the selection); the user can then edit it by hand. */
-export function applyAutoPlan(): void {
+/**
+ * Sets the automatic plan as ticks (replacing the selection); the user can then edit it by hand.
+ * `latency`: the open model's latency model here, for FLOPs plans ranked for speed (the panel passes it).
+ */
+export function applyAutoPlan(latency?: LatencyModel): void {
   const { session, scores, analysis } = get();
-  const preview = previewAutoPlan(session, scores, analysis.normalize, analysis.autoPlan);
+  const preview = previewAutoPlan(session, scores, analysis.normalize, analysis.autoPlan, latency);
   if (!preview) return;
   if ('error' in preview) {
     set({ notice: preview.error });
@@ -401,7 +441,9 @@ export function applyAutoPlan(): void {
   const label =
     a.mode === 'ratio'
       ? `lowest ${a.percent}% in every layer`
-      : `global plan to -${a.percent}% ${a.kind === 'flops' ? 'FLOPs' : a.kind}`;
+      : `global plan to -${a.percent}% ${a.kind === 'flops' ? 'FLOPs' : a.kind}${
+          preview.speed && preview.speed.strength > 0 ? ', ranked for speed here' : ''
+        }`;
   commitPlan(preview.plan, label, { anchor: null });
 }
 

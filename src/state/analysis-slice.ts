@@ -21,6 +21,11 @@ export interface AutoPlanSettings {
   roundTo: number;
   /** Producers to leave alone. */
   ignore: string[];
+  /**
+   * Global FLOPs targets, with a calibration here: rank for speed on this device
+   * (`core/plan/speed-aware.ts`). Absent (sessions saved before it) means on.
+   */
+  forSpeed?: boolean;
 }
 
 export interface SensitivitySettings {
@@ -69,7 +74,15 @@ export const initialAnalysis: AnalysisState = {
   normalize: 'mean',
   reduction: 'sum',
   scoringCriterion: null,
-  autoPlan: { mode: 'global', kind: 'flops', percent: 50, maxRatioPercent: 90, roundTo: 1, ignore: [] },
+  autoPlan: {
+    mode: 'global',
+    kind: 'flops',
+    percent: 50,
+    maxRatioPercent: 90,
+    roundTo: 1,
+    ignore: [],
+    forSpeed: true,
+  },
   sensitivity: {
     settings: { criterion: 'l1', groups: 'all', largest: 8, ratios: DEFAULT_SENSITIVITY_RATIOS },
     partial: [],

@@ -105,7 +105,8 @@ export function currentCalibration(session: WorkbenchState['session']): LatencyC
   return key === null ? undefined : calibrations.get(key);
 }
 
-function latencyModelOf(session: NonNullable<WorkbenchState['session']>): LatencyModel | undefined {
+/** The open model's fitted latency model here (its calibration on this backend), if calibrated in this tab. */
+export function latencyModelOf(session: NonNullable<WorkbenchState['session']>): LatencyModel | undefined {
   const key = currentCalibrationKey(session);
   const cal = key === null ? undefined : calibrations.get(key);
   if (!key || !cal) return undefined;

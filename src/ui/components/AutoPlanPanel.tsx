@@ -8,6 +8,7 @@ import {
   calibrateHere,
   cancelLatencyJob,
   currentCalibrationKey,
+  latencyModelOf,
   measuredKey,
   measurePlanLatency,
   predictLatency,
@@ -41,10 +42,16 @@ export function AutoPlanPanel() {
   const normalize = useWorkbench((s) => s.analysis.normalize);
   const settings = useWorkbench((s) => s.analysis.autoPlan);
   const latency = useWorkbench((s) => s.latency);
+  const latencyJob = useWorkbench((s) => s.jobs.latency);
   const latencyMode = latency.enabled;
+  // The open model's latency model here, once calibrated: FLOPs plans can then be ranked for speed.
+  const latencyModel = useMemo(
+    () => (session && latency.calibrated ? latencyModelOf(session) : undefined),
+    [session, latency.calibrated],
+  );
   const preview = useMemo(
-    () => (latencyMode ? null : previewAutoPlan(session, scores, normalize, settings)),
-    [latencyMode, session, scores, normalize, settings],
+    () => (latencyMode ? null : previewAutoPlan(session, scores, normalize, settings, latencyModel)),
+    [latencyMode, session, scores, normalize, settings, latencyModel],
   );
   // With a calibration on this device, what the FLOPs / parameters plan is predicted to run at here.
   const predicted = useMemo(() => {
@@ -138,6 +145,34 @@ export function AutoPlanPanel() {
           )}
         </div>
       )}
+      {global && settings.kind === 'flops' && (
+        <div className="row for-speed">
+          <label>
+            <input
+              type="checkbox"
+              checked={settings.forSpeed !== false && latencyModel !== undefined}
+              disabled={latencyModel === undefined}
+              onChange={(e) => setAutoPlan({ forSpeed: e.target.checked })}
+            />{' '}
+            Rank for speed on this device
+          </label>
+          {latencyModel === undefined && (
+            <>
+              <span className="hint">needs a latency calibration here</span>
+              <button
+                type="button"
+                disabled={latencyJob.status === 'running'}
+                onClick={() => void calibrateHere()}
+              >
+                Calibrate
+              </button>
+            </>
+          )}
+        </div>
+      )}
+      {global && settings.kind === 'flops' && latencyModel === undefined && (
+        <JobBar name="Latency" job={latencyJob} unit="layers" onCancel={cancelLatencyJob} />
+      )}
       <div className="row">
         <label>
           At most{' '}
@@ -211,7 +246,9 @@ export function AutoPlanPanel() {
               </tr>
               <tr>
                 <th scope="row">FLOPs</th>
-                <td>{formatCount(preview.baseline.flops)}</td>
+                <td data-testid="reach-flops-baseline" data-value={preview.baseline.flops}>
+                  {formatCount(preview.baseline.flops)}
+                </td>
                 <td data-testid="reach-flops" data-value={preview.reached.flops}>
                   {formatCount(preview.reached.flops)}
                 </td>
@@ -236,12 +273,24 @@ export function AutoPlanPanel() {
               )}
             </tbody>
           </table>
+          {preview.speed && preview.speed.strength > 0 && (
+            <p className="hint" data-testid="speed-ranked" data-strength={preview.speed.strength}>
+              Ranked for speed here: filters whose FLOPs take the most time on this device go a little earlier
+              (strength {preview.speed.strength}), so the FLOPs cut shows as speed: predicted{' '}
+              {preview.speed.predictedSpeedup.toFixed(2)}x faster for FLOPs /
+              {preview.speed.flopsRatio.toFixed(2)}, where the plain ranking gives{' '}
+              {preview.speed.plainPredictedSpeedup.toFixed(2)}x. It removes{' '}
+              {preview.speed.importanceRatio.toFixed(2)}x the importance of the plain ranking; Preview
+              measures the accuracy.
+            </p>
+          )}
           {predicted && predicted.baselineMs / predicted.ms < 0.9 * predicted.flopsRatio && (
             <p className="hint" data-testid="flops-latency-gap">
               FLOPs /{predicted.flopsRatio.toFixed(2)}, but predicted{' '}
               {(predicted.baselineMs / predicted.ms).toFixed(2)}x faster on this device: part of its time goes
-              to work FLOPs do not count (moving activations, per-layer overhead). A latency target plans for
-              the speed you will see here.
+              to work FLOPs do not count (moving activations, per-layer overhead)
+              {preview.speed ? ', and no weighting of the ranking gets to 0.9 of the FLOPs ratio here' : ''}.
+              A latency target plans for the speed you will see here.
             </p>
           )}
           {!preview.met && (
@@ -255,7 +304,11 @@ export function AutoPlanPanel() {
       {latencyMode ? (
         <LatencyReach />
       ) : (
-        <button type="button" disabled={!preview || 'error' in preview} onClick={applyAutoPlan}>
+        <button
+          type="button"
+          disabled={!preview || 'error' in preview}
+          onClick={() => applyAutoPlan(latencyModel)}
+        >
           Apply as ticks
         </button>
       )}

@@ -7,13 +7,16 @@
  * `BENCH_MODELS=MobileNetV2` runs one model only.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildBenchModels } from '../src/core/testing/bench-models';
 import { artifactsFromLayersModel, loadLayersModelFromArtifacts } from '../src/core/io/tf-artifacts';
 import type { ModelArtifactsData } from '../src/core/ir/artifacts';
-import { analyseArtifacts, type OpenedModel } from '../src/core/load';
+import { analyseArtifacts, loadModel, type OpenedModel } from '../src/core/load';
 import { normalizeScores, scoreGroups } from '../src/core/scoring';
 import { planLowestFraction } from '../src/core/plan/auto';
 import { planGlobal } from '../src/core/plan/global';
+import { planGlobalForSpeed } from '../src/core/plan/speed-aware';
 import { planLatency } from '../src/core/plan/latency-plan';
 import { planLatencyMeasured } from '../src/core/plan/latency-verify';
 import type { PruningPlan } from '../src/core/plan/plan';
@@ -161,6 +164,24 @@ export async function benchLatency(row: Row): Promise<void> {
           '>= 0.9 of the FLOPs ratio',
         );
       }
+      // The same targets ranked for speed here (planGlobalForSpeed, the page's default once calibrated
+      // and the CLI's --for-speed): measured speed-up against the FLOPs ratio.
+      for (const fraction of [0.3, 0.5]) {
+        const r = planGlobalForSpeed(
+          m.graph,
+          scores,
+          costs,
+          lm,
+          { kind: 'flops', fraction },
+          { maxRatio: 0.9 },
+        );
+        const s = await speedup(original, artifacts, m, r.plan);
+        row(
+          `${name}: FLOPs plan -${fraction * 100}% ranked for speed here (strength ${r.strength}, ${r.importanceRatio.toFixed(2)}x the importance removed): FLOPs /${r.flopsRatio.toFixed(2)}`,
+          `measured ${s.text}; measured/FLOPs ratio ${(s.ratio / r.flopsRatio).toFixed(2)}; predicted ${r.predictedSpeedup.toFixed(2)}x (plain ranking ${r.plain.predictedSpeedup.toFixed(2)}x)`,
+          '>= 0.9 of the FLOPs ratio',
+        );
+      }
       const uniform = planLowestFraction(m.graph, scoreGroups(m.ir, m.artifacts, m.graph, 'l1'), 0.3);
       const s = await speedup(original, artifacts, m, uniform);
       const flopsRatio = base.flops / costs.evaluate(uniform).flops;
@@ -171,5 +192,46 @@ export async function benchLatency(row: Row): Promise<void> {
     } finally {
       original.dispose();
     }
+  }
+}
+
+/** A trained model nobody here wrote (Teachable Machine's MobileNetV2, ImageNet base): plain vs for-speed FLOPs plans. */
+export async function benchTrained(row: Row): Promise<void> {
+  const file = join(import.meta.dirname, '../../shared/fixtures/keras/k2_teachable_machine_mobilenetv2.h5');
+  if (!existsSync(file)) {
+    row('Teachable Machine MobileNetV2 (trained)', 'skipped: ../shared/fixtures/keras not here');
+    return;
+  }
+  const m = await loadModel([
+    { path: 'k2_teachable_machine_mobilenetv2.h5', bytes: new Uint8Array(readFileSync(file)) },
+  ]);
+  const costs = makeCostModel(m.ir, m.graph);
+  const scores = normalizeScores(scoreGroups(m.ir, m.artifacts, m.graph, 'l1'), 'mean');
+  const original = await loadLayersModelFromArtifacts(m.artifacts);
+  try {
+    const cal = await calibrateLatency(m);
+    const lm = makeLatencyModel(cal, m.graph);
+    for (const fraction of [0.3, 0.5]) {
+      const r = planGlobalForSpeed(
+        m.graph,
+        scores,
+        costs,
+        lm,
+        { kind: 'flops', fraction },
+        { maxRatio: 0.9 },
+      );
+      const plain = planGlobal(m.graph, scores, costs, { kind: 'flops', fraction }, { maxRatio: 0.9 });
+      const p = await speedup(original, m.artifacts, m, plain.plan);
+      const s = await speedup(original, m.artifacts, m, r.plan);
+      const ratio = r.flopsRatio;
+      const plainRatio = plain.baseline.flops / plain.reached.flops;
+      row(
+        `Teachable Machine MobileNetV2 (trained, 224x224): FLOPs -${fraction * 100}%, plain ranking vs ranked for speed (strength ${r.strength}, ${r.importanceRatio.toFixed(2)}x the importance)`,
+        `plain ${p.text} = ${(p.ratio / plainRatio).toFixed(2)} of FLOPs /${plainRatio.toFixed(2)}; for speed ${s.text} = ${(s.ratio / ratio).toFixed(2)} of FLOPs /${ratio.toFixed(2)}`,
+        '>= 0.9 of the FLOPs ratio',
+      );
+    }
+  } finally {
+    original.dispose();
   }
 }

@@ -21,7 +21,7 @@ import type { PruningPlan } from '../src/core/plan/plan';
 import { benchGraphs } from './bench-graphs';
 import { deepCnn } from './deep-cnn';
 import { benchCriteria } from './bench-criteria';
-import { benchLatency } from './bench-latency';
+import { benchLatency, benchTrained } from './bench-latency';
 
 const root = join(import.meta.dirname, '..');
 const rows: [string, string, string][] = [];
@@ -184,6 +184,7 @@ async function main(): Promise<void> {
     await benchCriteria(row, time);
   }
   await benchLatency(row);
+  await benchTrained(row);
 
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length)), 20];
   const line = (a: string, b: string, c: string) =>

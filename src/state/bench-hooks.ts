@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchSizeFor } from '../core/evaluate/evaluate';
-import { loadLayersModelFromArtifacts } from '../core/io/tf-artifacts';
+import { loadLayersModelFromArtifacts, toTfArtifacts } from '../core/io/tf-artifacts';
 import { getModel, getSampleSource } from './registry';
 import { useWorkbench } from './store';
 import { keptPreviewModel, runPreview } from './actions';
@@ -15,6 +15,12 @@ export interface BenchHooks {
   preview(): Promise<number>;
   /** Plain predict of the pruned model (the last preview's) and optionally the original, in the preview's batches; ms. */
   plainPredict(which: 'pruned' | 'both'): Promise<number>;
+  /**
+   * The cost of running the open model here at all, for `bench:memory`'s comparison: plain
+   * `tf.loadLayersModel` of the opened artifacts, one predict over the sample set in the preview's
+   * batches; the model is kept (as a page that shows it would). Returns ms.
+   */
+  plainRun(): Promise<number>;
   /** The live models' weight bytes (once per data buffer), tfjs's tensor count, the wasm heap's size (0 off wasm) and the JS heap in use (Chromium). */
   memory(): { numBytes: number; numTensors: number; wasmHeapBytes: number; jsHeapBytes: number };
 }
@@ -44,6 +50,29 @@ async function plainPredict(which: 'pruned' | 'both'): Promise<number> {
   return performance.now() - t0;
 }
 
+/** The model `plainRun` built (kept alive, as an app that shows a model keeps it). */
+let plainModel: tf.LayersModel | null = null;
+
+async function plainRun(): Promise<number> {
+  const { session, sampleSet } = useWorkbench.getState();
+  if (!session || !sampleSet) throw new Error('Open a model and a sample set first.');
+  const t0 = performance.now();
+  plainModel?.dispose();
+  plainModel = await tf.loadLayersModel(
+    tf.io.fromMemory(toTfArtifacts(getModel(session.id).opened.artifacts)),
+  );
+  const source = getSampleSource(sampleSet.id);
+  const batch = batchSizeFor(session.ir.layers);
+  for (let start = 0; start < source.count; start += batch) {
+    const x = source.batch(start, Math.min(source.count, start + batch));
+    const y = plainModel.predict(x) as tf.Tensor;
+    await y.data();
+    y.dispose();
+    x.dispose();
+  }
+  return performance.now() - t0;
+}
+
 /** Installs `window.__prunelabBench` when the URL asks for it. */
 export function installBenchHooks(): void {
   if (typeof location === 'undefined' || !new URLSearchParams(location.search).has('bench')) return;
@@ -54,11 +83,12 @@ export function installBenchHooks(): void {
       return performance.now() - t0;
     },
     plainPredict,
+    plainRun,
     memory: () => {
       const m = tf.memory();
       // Bytes of the live models' weights, once per data buffer (a preview model shares the original's).
       const session = useWorkbench.getState().session;
-      const live = [keptPreviewModel(), session ? getModel(session.id).tfModel : undefined];
+      const live = [keptPreviewModel(), session ? getModel(session.id).tfModel : undefined, plainModel];
       const seen = new Set<object>();
       let numBytes = 0;
       for (const model of live)

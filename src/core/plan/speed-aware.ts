@@ -103,6 +103,11 @@ export function weightScores(
   return out;
 }
 
+/** a / b, and 1 when both are 0 (two plans that remove nothing of importance cost the same). */
+function ratioOf(a: number, b: number): number {
+  return b > 0 ? a / b : a > 0 ? Infinity : 1;
+}
+
 /** Sum of the scores of the channels `plan` removes (NaN scores count as 0). */
 export function importanceRemoved(scores: Readonly<Record<string, Float32Array>>, plan: PruningPlan): number {
   let n = 0;
@@ -163,8 +168,7 @@ export function planGlobalForSpeed(
     flopsRatio: j.flopsRatio,
     plain: { predictedSpeedup: plain!.j.predictedSpeedup, flopsRatio: plain!.j.flopsRatio },
     realized: j.ok,
-    importanceRatio:
-      importanceRemoved(scores, r.plan) / Math.max(1e-30, importanceRemoved(scores, plain!.r.plan)),
+    importanceRatio: ratioOf(importanceRemoved(scores, r.plan), importanceRemoved(scores, plain!.r.plan)),
     weighted: strength > 0 ? Object.keys(factors).length : 0,
   };
 }

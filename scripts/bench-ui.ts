@@ -97,13 +97,20 @@ async function previewAgainstPlain(
 ): Promise<PreviewRuns | string> {
   const hasHooks = await page.evaluate(() => '__prunelabBench' in globalThis);
   if (!hasHooks) return 'no bench hooks on this page (open it with ?bench)';
+  // Each timed call starts quiet (no autosave scheduled or being written: the preview's own results
+  // schedule one 300 ms later, which otherwise lands in whichever side runs next), untimed.
   const call = (fn: 'preview' | 'pruned' | 'both') =>
     page.evaluate(async (f) => {
       const h = (
         globalThis as unknown as {
-          __prunelabBench: { preview(): Promise<number>; plainPredict(w: string): Promise<number> };
+          __prunelabBench: {
+            preview(): Promise<number>;
+            plainPredict(w: string): Promise<number>;
+            quiet(): Promise<void>;
+          };
         }
       ).__prunelabBench;
+      await h.quiet();
       return f === 'preview' ? h.preview() : h.plainPredict(f);
     }, fn);
   const runs: PreviewRuns = { again: [], plainPruned: [], fresh: [], plainBoth: [] };

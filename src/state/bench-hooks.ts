@@ -9,6 +9,7 @@ import { loadLayersModelFromArtifacts, toTfArtifacts } from '../core/io/tf-artif
 import { getModel, getSampleSource } from './registry';
 import { useWorkbench } from './store';
 import { keptPreviewModel, runPreview } from './actions';
+import { whenSaved } from './persist';
 
 export interface BenchHooks {
   /** Runs the accuracy preview of the plan on screen; returns its ms. */
@@ -21,6 +22,12 @@ export interface BenchHooks {
    * batches; the model is kept (as a page that shows it would). Returns ms.
    */
   plainRun(): Promise<number>;
+  /**
+   * Waits until no autosave is scheduled or being written, then one frame: both sides of a comparison
+   * start quiet (a preview's results schedule a save 300 ms later, which otherwise lands in whichever
+   * run comes next).
+   */
+  quiet(): Promise<void>;
   /** The live models' weight bytes (once per data buffer), tfjs's tensor count, the wasm heap's size (0 off wasm) and the JS heap in use (Chromium). */
   memory(): { numBytes: number; numTensors: number; wasmHeapBytes: number; jsHeapBytes: number };
 }
@@ -84,6 +91,10 @@ export function installBenchHooks(): void {
     },
     plainPredict,
     plainRun,
+    quiet: async () => {
+      await whenSaved();
+      await tf.nextFrame();
+    },
     memory: () => {
       const m = tf.memory();
       // Bytes of the live models' weights, once per data buffer (a preview model shares the original's).

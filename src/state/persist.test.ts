@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasUnsavedWork, storageAvailable, storageErrorText } from './persist';
+import { hasUnsavedWork, storageAvailable, storageErrorText, whenSaved } from './persist';
 import { useWorkbench } from './store';
 import { startHistory, commitStep } from '../core/plan/history';
 
@@ -28,5 +28,15 @@ describe('saving sessions in the browser', () => {
     };
     expect(hasUnsavedWork(ticked)).toBe(true);
     expect(hasUnsavedWork({ ...ticked, session: null })).toBe(false);
+  });
+});
+
+describe('whenSaved', () => {
+  it('resolves at once when no save is scheduled or being written (nothing is, without IndexedDB)', async () => {
+    expect(storageAvailable()).toBe(false);
+    let done = false;
+    void whenSaved().then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(done).toBe(true);
   });
 });

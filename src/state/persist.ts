@@ -161,6 +161,14 @@ export function hasUnsavedWork(s: WorkbenchState = get()): boolean {
   return work && (timer !== null || saving !== null || s.persist.error !== null || !storageAvailable());
 }
 
+/** Resolves once no save is scheduled or being written (a quiet point, for the in-page benchmarks). */
+export async function whenSaved(): Promise<void> {
+  while (timer !== null || saving !== null) {
+    if (saving) await saving.catch(() => undefined);
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function scheduleSave(): void {
   if (!storageAvailable() || !get().session) return;
   if (timer) clearTimeout(timer);

@@ -23,7 +23,7 @@ import { planGlobal, type GlobalPlanOptions, type GlobalPlanResult, type GlobalT
 export const DEFAULT_REALIZE = 0.9;
 
 /** Strengths tried in order (0 = the plain ranking); the first whose plan realizes enough is taken. */
-export const SPEED_STRENGTHS: readonly number[] = [0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1];
+export const SPEED_STRENGTHS: readonly number[] = [0, 0.025, 0.05, 0.1, 0.2, 0.5, 1];
 
 export interface SpeedAwareOptions extends GlobalPlanOptions {
   /** Share of the plan's FLOPs ratio its predicted speed-up should reach (default 0.9; 0: plain ranking). */

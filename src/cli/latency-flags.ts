@@ -189,6 +189,8 @@ export interface SpeedReport extends Partial<MeasuredSpeed> {
   realized: boolean;
   /** Importance (normalised scores) removed, over the plain ranking's. */
   importanceRatio: number;
+  /** Not realized: `overhead` (no weighting gets there) or `importance` (the one that does costs > 1.25x). */
+  shortBy?: 'overhead' | 'importance';
 }
 
 /** Calibrates `m` on the active backend for `--for-speed` (progress on a terminal). */
@@ -213,6 +215,7 @@ export function speedReport(r: SpeedAwarePlanResult, cal: { backend: string; sec
     strength: r.strength,
     realized: r.realized,
     importanceRatio: r.importanceRatio,
+    ...(r.shortBy ? { shortBy: r.shortBy } : {}),
   };
 }
 
@@ -221,7 +224,13 @@ export function speedLine(r: SpeedReport): string {
   const ranked =
     r.strength > 0
       ? `ranked for speed on ${r.backend} (strength ${r.strength}, ${r.importanceRatio.toFixed(2)}x the importance of the plain ranking, which was predicted ${r.plainPredictedSpeedup.toFixed(2)}x)`
-      : `the plain ranking on ${r.backend} (${r.realized ? 'it already reaches 0.9 of its FLOPs ratio here' : 'no weighting reaches 0.9 of its FLOPs ratio here'})`;
+      : `the plain ranking on ${r.backend} (${
+          r.realized
+            ? 'it already reaches 0.9 of its FLOPs ratio here'
+            : r.shortBy === 'importance'
+              ? 'the weighting that reaches 0.9 of its FLOPs ratio removes over 1.25x its importance'
+              : 'no weighting reaches 0.9 of its FLOPs ratio here'
+        })`;
   const measured =
     r.measuredSpeedup === undefined
       ? ''

@@ -336,6 +336,7 @@ export interface AutoPlanPreview {
     flopsRatio: number;
     realized: boolean;
     importanceRatio: number;
+    shortBy?: 'overhead' | 'importance';
   };
 }
 
@@ -387,6 +388,7 @@ export function previewAutoPlan(
           flopsRatio: r.flopsRatio,
           realized: r.realized,
           importanceRatio: r.importanceRatio,
+          ...(r.shortBy ? { shortBy: r.shortBy } : {}),
         },
       };
     }

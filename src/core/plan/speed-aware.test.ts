@@ -87,7 +87,11 @@ describe('planGlobalForSpeed', () => {
     const flopsRatio = (p: PruningPlan) => 240 / costs.evaluate(p).flops;
     // The plain plan cuts 12 of g1: FLOPs halved, but 13.2 -> 10.8 ms: 1.22x, 0.61 of the ratio.
     expect(plain.plan.remove).toEqual({ g1: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] });
-    const r = planGlobalForSpeed(graph, scores, costs, latency, target, { align: 1 });
+    // Any importance cost allowed here (the cap is the next test's).
+    const r = planGlobalForSpeed(graph, scores, costs, latency, target, {
+      align: 1,
+      maxImportanceRatio: Infinity,
+    });
     expect(r.met).toBe(true);
     expect(costs.evaluate(r.plan).flops).toBeLessThanOrEqual(120);
     expect(r.realized).toBe(true);
@@ -134,8 +138,32 @@ describe('planGlobalForSpeed', () => {
     const overhead = latencyOf(100, { g0: 1, g1: 0.2 });
     const r = planGlobalForSpeed(graph, scores, costs, overhead, target, { align: 1 });
     expect(r.realized).toBe(false);
+    expect(r.shortBy).toBe('overhead');
     expect(r.strength).toBe(0);
     expect(r.plan.remove).toEqual(planGlobal(graph, scores, costs, target, { align: 1 }).plan.remove);
+  });
+
+  it('keeps the plain ranking when the weighting that realizes costs more importance than allowed', () => {
+    const weighted = planGlobalForSpeed(graph, scores, costs, latency, target, {
+      align: 1,
+      maxImportanceRatio: Infinity,
+    });
+    expect(weighted.strength).toBeGreaterThan(0);
+    expect(weighted.importanceRatio).toBeGreaterThan(1);
+    // With the default cap (1.25): kept only when that weighting costs no more.
+    const byDefault = planGlobalForSpeed(graph, scores, costs, latency, target, { align: 1 });
+    expect(byDefault.strength > 0).toBe(weighted.importanceRatio <= 1.25);
+    expect(weighted.shortBy).toBeUndefined();
+    // The same, allowed a little less importance than that weighting removes.
+    const capped = planGlobalForSpeed(graph, scores, costs, latency, target, {
+      align: 1,
+      maxImportanceRatio: weighted.importanceRatio - 0.01,
+    });
+    expect(capped.strength).toBe(0);
+    expect(capped.realized).toBe(false);
+    expect(capped.shortBy).toBe('importance');
+    expect(capped.importanceRatio).toBe(1);
+    expect(capped.plan.remove).toEqual(planGlobal(graph, scores, costs, target, { align: 1 }).plan.remove);
   });
 
   it('property: meets the target like planGlobal; when realized, the oracle agrees; strength 0 is the plain plan', () => {
@@ -158,6 +186,8 @@ describe('planGlobalForSpeed', () => {
           expect(r.predictedSpeedup).toBeCloseTo(lat.baselineMs / lat.predict(r.plan), 9);
           if (r.realized) expect(r.predictedSpeedup).toBeGreaterThanOrEqual(0.9 * r.flopsRatio - 1e-9);
           if (r.strength === 0) expect(r.plan.remove).toEqual(plain.plan.remove);
+          expect(r.importanceRatio).toBeLessThanOrEqual(1.25 + 1e-9);
+          expect(r.shortBy === undefined).toBe(r.realized);
           expect(r.importanceRatio * importanceRemoved(sc, plain.plan)).toBeCloseTo(
             importanceRemoved(sc, r.plan),
             3,

@@ -25,9 +25,17 @@ export const DEFAULT_REALIZE = 0.9;
 /** Strengths tried in order (0 = the plain ranking); the first whose plan realizes enough is taken. */
 export const SPEED_STRENGTHS: readonly number[] = [0, 0.025, 0.05, 0.1, 0.2, 0.5, 1];
 
+/** Default cap on what ranking for speed may cost: this much of the plain ranking's importance removed. */
+export const DEFAULT_MAX_IMPORTANCE_RATIO = 1.25;
+
 export interface SpeedAwareOptions extends GlobalPlanOptions {
   /** Share of the plan's FLOPs ratio its predicted speed-up should reach (default 0.9; 0: plain ranking). */
   realize?: number;
+  /**
+   * A weighted plan removing more than this times the importance (normalised scores) the plain
+   * ranking removes is not taken (default 1.25): speed is not bought with that much accuracy.
+   */
+  maxImportanceRatio?: number;
 }
 
 export interface SpeedAwarePlanResult extends GlobalPlanResult {
@@ -50,6 +58,12 @@ export interface SpeedAwarePlanResult extends GlobalPlanResult {
   importanceRatio: number;
   /** Calibrated groups whose factor was applied (the others keep their scores as they are). */
   weighted: number;
+  /**
+   * Why the plain ranking was kept though it falls short (`realized` false): `overhead`, no weighting
+   * reaches `realize` (time this device spends per layer, not per FLOP); `importance`, the weighting
+   * that does removes more than `maxImportanceRatio` times the plain ranking's importance.
+   */
+  shortBy?: 'overhead' | 'importance';
 }
 
 /**
@@ -131,7 +145,11 @@ export function planGlobalForSpeed(
   target: GlobalTarget,
   options: SpeedAwareOptions = {},
 ): SpeedAwarePlanResult {
-  const { realize = DEFAULT_REALIZE, ...planOptions } = options;
+  const {
+    realize = DEFAULT_REALIZE,
+    maxImportanceRatio = DEFAULT_MAX_IMPORTANCE_RATIO,
+    ...planOptions
+  } = options;
   const factors = timePerFlopFactors(graph, costModel, latency);
   const baselineMs = latency.baselineMs;
   const judge = (r: GlobalPlanResult) => {
@@ -142,18 +160,23 @@ export function planGlobalForSpeed(
   };
   const strengths = realize > 0 && Object.keys(factors).length > 0 ? SPEED_STRENGTHS : [0];
   let best: { r: GlobalPlanResult; j: ReturnType<typeof judge>; strength: number } | undefined;
-  let plain: { r: GlobalPlanResult; j: ReturnType<typeof judge> } | undefined;
+  let plain: { r: GlobalPlanResult; j: ReturnType<typeof judge>; importance: number } | undefined;
+  let shortBy: SpeedAwarePlanResult['shortBy'] = 'overhead';
   for (const strength of strengths) {
     const r = planGlobal(graph, weightScores(scores, factors, strength), costModel, target, planOptions);
     const j = judge(r);
-    plain ??= { r, j };
-    // The first that realizes enough. When none does (a model whose time is per-layer overhead), the
-    // plain ranking: no importance is traded for a speed-up the device will not show.
-    if (j.ok) {
-      best = { r, j, strength };
+    plain ??= { r, j, importance: importanceRemoved(scores, r.plan) };
+    if (!j.ok) continue;
+    // The first that realizes enough, unless it costs too much importance (the stronger ones cost more).
+    if (ratioOf(importanceRemoved(scores, r.plan), plain.importance) > maxImportanceRatio) {
+      shortBy = 'importance';
       break;
     }
+    best = { r, j, strength };
+    break;
   }
+  // When none does (a model whose time is per-layer overhead) or only at too high a cost: the plain
+  // ranking, trading no importance for a speed-up the device will not show.
   best ??= { ...plain!, strength: 0 };
   const { r, j, strength } = best;
   if (strength > 0) {
@@ -168,7 +191,8 @@ export function planGlobalForSpeed(
     flopsRatio: j.flopsRatio,
     plain: { predictedSpeedup: plain!.j.predictedSpeedup, flopsRatio: plain!.j.flopsRatio },
     realized: j.ok,
-    importanceRatio: ratioOf(importanceRemoved(scores, r.plan), importanceRemoved(scores, plain!.r.plan)),
+    importanceRatio: ratioOf(importanceRemoved(scores, r.plan), plain!.importance),
     weighted: strength > 0 ? Object.keys(factors).length : 0,
+    ...(j.ok ? {} : { shortBy }),
   };
 }

@@ -227,7 +227,7 @@ export async function benchTrained(row: Row): Promise<void> {
       const plainRatio = plain.baseline.flops / plain.reached.flops;
       row(
         `Teachable Machine MobileNetV2 (trained, 224x224): FLOPs -${fraction * 100}%, plain ranking vs ranked for speed (strength ${r.strength}, ${r.importanceRatio.toFixed(2)}x the importance)`,
-        `plain ${p.text} = ${(p.ratio / plainRatio).toFixed(2)} of FLOPs /${plainRatio.toFixed(2)}; for speed ${s.text} = ${(s.ratio / ratio).toFixed(2)} of FLOPs /${ratio.toFixed(2)}`,
+        `plain ${p.text} = ${(p.ratio / plainRatio).toFixed(2)} of FLOPs /${plainRatio.toFixed(2)}; for speed ${s.text} = ${(s.ratio / ratio).toFixed(2)} of FLOPs /${ratio.toFixed(2)}; predicted ${r.predictedSpeedup.toFixed(2)}x (plain ${r.plain.predictedSpeedup.toFixed(2)}x)${r.shortBy ? `, short by ${r.shortBy}` : ''}`,
         '>= 0.9 of the FLOPs ratio',
       );
     }

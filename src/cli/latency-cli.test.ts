@@ -109,7 +109,7 @@ describe('prune --target-flops --for-speed', () => {
     expect(s.speed.backend).toBe('cpu');
     expect(s.speed.flopsRatio).toBeCloseTo(s.flops.before / s.flops.after, 9);
     expect(s.speed.predictedSpeedup).toBeCloseTo(s.speed.baselineMs / s.speed.predictedMs, 9);
-    expect(s.speed.realized).toBe(s.speed.predictedSpeedup >= 0.9 * s.speed.flopsRatio - 1e-9);
+    expect(s.speed.realized).toBe(s.speed.predictedSpeedup >= 0.95 * s.speed.flopsRatio - 1e-9);
     // Weighted only when that realizes the ratio; the plain ranking otherwise (importance ratio 1).
     if (s.speed.strength > 0) expect(s.speed.realized).toBe(true);
     else expect(s.speed.importanceRatio).toBe(1);

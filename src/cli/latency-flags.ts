@@ -30,7 +30,7 @@ export const LATENCY_FLAG_HELP = `        --target-latency <ms> global, until th
                               (prune also measures the pruned model and prints predicted and measured)
         --for-speed           with --target-flops: calibrate here first and rank channels whose FLOPs
                               cost the most time here a little earlier, just enough that the plan
-                              is predicted to run at least 0.9 of its FLOPs ratio faster (the plain
+                              is predicted to run at least 0.95 of its FLOPs ratio faster (the plain
                               ranking when it already does, or when no ranking gets there)`;
 
 /** What a latency plan reports (`prune --json` / `plan --json`: `latency`). */
@@ -185,7 +185,7 @@ export interface SpeedReport extends Partial<MeasuredSpeed> {
   plainPredictedSpeedup: number;
   /** How far the ranking was weighted for speed (0: the plain ranking). */
   strength: number;
-  /** Whether the predicted speed-up reaches 0.9 of the FLOPs ratio. */
+  /** Whether the predicted speed-up reaches 0.95 of the FLOPs ratio (`DEFAULT_REALIZE`). */
   realized: boolean;
   /** Importance (normalised scores) removed, over the plain ranking's. */
   importanceRatio: number;
@@ -226,10 +226,10 @@ export function speedLine(r: SpeedReport): string {
       ? `ranked for speed on ${r.backend} (strength ${r.strength}, ${r.importanceRatio.toFixed(2)}x the importance of the plain ranking, which was predicted ${r.plainPredictedSpeedup.toFixed(2)}x)`
       : `the plain ranking on ${r.backend} (${
           r.realized
-            ? 'it already reaches 0.9 of its FLOPs ratio here'
+            ? 'it already reaches 0.95 of its FLOPs ratio here'
             : r.shortBy === 'importance'
-              ? 'the weighting that reaches 0.9 of its FLOPs ratio removes over 1.25x its importance'
-              : 'no weighting reaches 0.9 of its FLOPs ratio here'
+              ? 'the weighting that reaches 0.95 of its FLOPs ratio removes over 1.25x its importance'
+              : 'no weighting reaches 0.95 of its FLOPs ratio here'
         })`;
   const measured =
     r.measuredSpeedup === undefined

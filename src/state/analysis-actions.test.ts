@@ -154,9 +154,9 @@ describe('analysis actions', () => {
     // Here the plain plan (1.97x for FLOPs /2.2) falls short; weighting moves the cut to conv1.
     expect(fast.speed!.strength).toBeGreaterThan(0);
     expect(fast.speed!.realized).toBe(true);
-    expect(fast.speed!.predictedSpeedup).toBeGreaterThanOrEqual(0.9 * flopsRatio - 1e-9);
+    expect(fast.speed!.predictedSpeedup).toBeGreaterThanOrEqual(0.95 * flopsRatio - 1e-9);
     expect(fast.speed!.plainPredictedSpeedup).toBeLessThan(
-      0.9 * (plain.baseline.flops / plain.reached.flops),
+      0.95 * (plain.baseline.flops / plain.reached.flops),
     );
     expect(removedOf(fast.plan, 'conv1')).toBeGreaterThan(removedOf(plain.plan, 'conv1'));
     applyAutoPlan(latency);

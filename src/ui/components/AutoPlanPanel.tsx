@@ -1,6 +1,6 @@
 import { useDeferredValue, useMemo } from 'react';
 import { NORMALIZATIONS } from '../../core/scoring';
-import { DEFAULT_MAX_IMPORTANCE_RATIO } from '../../core/plan/speed-aware';
+import { DEFAULT_MAX_IMPORTANCE_RATIO, DEFAULT_REALIZE } from '../../core/plan/speed-aware';
 import { applyAutoPlan, labelOf, previewAutoPlan, setAutoPlan } from '../../state/analysis-actions';
 import type { AutoPlanSettings } from '../../state/analysis-slice';
 import {
@@ -294,9 +294,9 @@ export function AutoPlanPanel() {
               {(predicted.baselineMs / predicted.ms).toFixed(2)}x faster on this device: part of its time goes
               to work FLOPs do not count (moving activations, per-layer overhead)
               {preview.speed?.shortBy === 'overhead'
-                ? ', and no weighting of the ranking gets to 0.9 of the FLOPs ratio here'
+                ? `, and no weighting of the ranking gets to ${DEFAULT_REALIZE} of the FLOPs ratio here`
                 : preview.speed?.shortBy === 'importance'
-                  ? `; the weighting that would get to 0.9 of the FLOPs ratio removes more than ${DEFAULT_MAX_IMPORTANCE_RATIO}x the importance of the plain ranking, so the plain ranking is kept`
+                  ? `; the weighting that would get to ${DEFAULT_REALIZE} of the FLOPs ratio removes more than ${DEFAULT_MAX_IMPORTANCE_RATIO}x the importance of the plain ranking, so the plain ranking is kept`
                   : ''}
               . A latency target plans for the speed you will see here.
             </p>

@@ -85,7 +85,9 @@ test('latency on this device: calibrate, plan to 1.5x faster, apply as one step,
   const ranked = page.getByTestId('speed-ranked');
   if (await ranked.isVisible()) {
     expect(Number(await ranked.getAttribute('data-strength'))).toBeGreaterThan(0);
-    expect(baseline / predictedMs).toBeGreaterThanOrEqual(0.95 * (flopsBefore / flopsAfter) * 0.98);
+    // The panel's own prediction row (the calibration as refitted by "Apply and verify here").
+    const speedupHere = Number(await page.getByTestId('reach-speedup').getAttribute('data-value'));
+    expect(speedupHere).toBeGreaterThanOrEqual(0.95 * (flopsBefore / flopsAfter) - 1e-6);
   } else {
     await expect(page.getByTestId('flops-latency-gap')).toContainText(
       /no weighting of the ranking gets to 0\.95|removes more than 1\.25x the importance/,

@@ -129,7 +129,11 @@ describe('analysis actions', () => {
   it('with a latency model, a global FLOPs plan is ranked for speed (and only then); applying it sets that plan', async () => {
     await openFiles(modelFiles, 'tiny');
     setAutoPlan({ mode: 'global', kind: 'flops', percent: 50, maxRatioPercent: 90, roundTo: 1, ignore: [] });
-    const { session, scores, analysis } = get();
+    // Fixed scores (the model's own come from a random init): conv1's a little above conv2's.
+    useWorkbench.setState({
+      scores: { conv1: [1.3, 1.35, 1.4, 1.45, 1.5, 1.55], conv2: [1, 1.1, 1.2, 1.3] },
+    });
+    const { session, analysis, scores } = get();
     const costs = getModel(session!.id).costModel;
     const removedOf = (p: { remove: Record<string, number[]> }, l: string) => p.remove[l]?.length ?? 0;
     // A device where conv1's filters cost 20x conv2's time: the plain ranking's cut is slow here.

@@ -93,6 +93,36 @@ test('latency on this device: calibrate, plan to 1.5x faster, apply as one step,
       /no weighting of the ranking gets to 0\.95|removes more than 1\.25x the importance/,
     );
   }
+  // Applied, the plan on screen is measured here against the original and against its FLOPs ratio.
+  await page
+    .getByRole('region', { name: 'Automatic plans' })
+    .getByRole('button', { name: 'Apply as ticks' })
+    .click();
+  await expect(page.getByRole('region', { name: 'History' }).locator('[aria-current="step"]')).toContainText(
+    /global plan to -50% FLOPs/,
+  );
+  await page
+    .getByRole('region', { name: 'Automatic plans' })
+    .getByRole('button', { name: 'Measure' })
+    .click();
+  const measuredFlops = page.getByTestId('latency-measured');
+  await expect(measuredFlops).toBeVisible({ timeout: 110_000 });
+  const m = /([\d.]+)x faster\), ([\d.]+) of its FLOPs ratio \(\/([\d.]+)\)/.exec(
+    (await measuredFlops.textContent()) ?? '',
+  );
+  expect(m).not.toBeNull();
+  const speed = Number(await measuredFlops.getAttribute('data-speedup'));
+  expect(Number(m![1])).toBeCloseTo(speed, 2);
+  expect(Number(m![3])).toBeCloseTo(flopsBefore / flopsAfter, 2);
+  expect(Number(m![2])).toBeCloseTo(speed / (flopsBefore / flopsAfter), 2);
+  await page
+    .getByRole('region', { name: 'Automatic plans' })
+    .screenshot({ path: 'e2e/screenshots/flops-plan-measured.png' });
+  // Back to the verified latency plan (one step in History), for the narrow-window checks below.
+  await page.getByRole('button', { name: /^↶? ?Undo/ }).first().click();
+  await expect(page.getByRole('region', { name: 'History' }).locator('[aria-current="step"]')).toContainText(
+    /latency plan/,
+  );
   await forSpeed.uncheck();
   await expect(ranked).toBeHidden();
   const gap = page.getByTestId('flops-latency-gap');

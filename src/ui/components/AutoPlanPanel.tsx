@@ -17,6 +17,7 @@ import {
   setLatencyTarget,
 } from '../../state/latency-actions';
 import { useWorkbench } from '../../state/store';
+import { useTotals } from '../../state/selectors';
 import { formatCount, formatPercent } from '../format';
 import { JobBar } from './JobBar';
 
@@ -312,13 +313,23 @@ export function AutoPlanPanel() {
       {latencyMode ? (
         <LatencyReach />
       ) : (
-        <button
-          type="button"
-          disabled={!preview || 'error' in preview}
-          onClick={() => applyAutoPlan(latencyModel)}
-        >
-          Apply as ticks
-        </button>
+        <>
+          <div className="row apply-row">
+            <button
+              type="button"
+              disabled={!preview || 'error' in preview}
+              onClick={() => applyAutoPlan(latencyModel)}
+            >
+              Apply as ticks
+            </button>
+            {/* Calibrated: the applied plan can be timed here, measured against its FLOPs ratio. */}
+            {latencyModel && <MeasureButton />}
+          </div>
+          {latencyModel && <MeasuredStatus flops />}
+        </>
+      )}
+      {latencyMode || !latencyModel ? null : (
+        <JobBar name="Latency" job={latencyJob} unit="runs" onCancel={cancelLatencyJob} />
       )}
     </section>
   );
@@ -438,16 +449,13 @@ function LatencyReach() {
   const normalize = useWorkbench((s) => s.analysis.normalize);
   const settings = useWorkbench((s) => s.analysis.autoPlan);
   const latency = useWorkbench((s) => s.latency);
-  const plan = useWorkbench((s) => s.plan);
   const key = useWorkbench((s) => s.planKey);
   const job = useWorkbench((s) => s.jobs.latency);
   const r = useMemo(
     () => previewLatencyPlan(session, scores, normalize, settings, latency),
     [session, scores, normalize, settings, latency],
   );
-  const measured = session ? latency.measured[measuredKey(session.id, key)] : undefined;
   const verified = session ? latency.verified?.[measuredKey(session.id, key)] : undefined;
-  const predictedNow = useMemo(() => predictLatency(session, plan), [session, plan, latency.calibrated]); // eslint-disable-line react-hooks/exhaustive-deps
   return (
     <>
       {r && 'error' in r && <p role="alert">{r.error}</p>}
@@ -484,7 +492,7 @@ function LatencyReach() {
           )}
         </>
       )}
-      <div className="row">
+      <div className="row apply-row">
         <button type="button" disabled={!r || 'error' in r} onClick={applyLatencyPlan}>
           Apply as ticks
         </button>
@@ -496,13 +504,7 @@ function LatencyReach() {
         >
           Apply and verify here
         </button>
-        <button
-          type="button"
-          disabled={job.status === 'running' || !session}
-          onClick={() => void measurePlanLatency()}
-        >
-          Measure
-        </button>
+        <MeasureButton />
       </div>
       {verified && (
         <div className="latency-verified" data-testid="latency-verified" data-verified={verified.verified}>
@@ -528,12 +530,51 @@ function LatencyReach() {
           )}
         </div>
       )}
-      {measured && (
-        <p role="status" data-testid="latency-measured" data-value={measured.medianMs}>
+      <MeasuredStatus />
+    </>
+  );
+}
+
+/** "Measure": times the plan on screen here against the original, alternated (a 'latency' job). */
+function MeasureButton() {
+  const session = useWorkbench((s) => s.session);
+  const job = useWorkbench((s) => s.jobs.latency);
+  return (
+    <button
+      type="button"
+      disabled={job.status === 'running' || !session}
+      onClick={() => void measurePlanLatency()}
+    >
+      Measure
+    </button>
+  );
+}
+
+/**
+ * What "Measure" found for the plan on screen, predicted against measured (or what it is predicted at,
+ * before); with `flops`, also how much of the plan's FLOPs ratio the measured speed-up is.
+ */
+function MeasuredStatus({ flops = false }: { flops?: boolean }) {
+  const session = useWorkbench((s) => s.session);
+  const latency = useWorkbench((s) => s.latency);
+  const plan = useWorkbench((s) => s.plan);
+  const key = useWorkbench((s) => s.planKey);
+  const totals = useTotals();
+  const measured = session ? latency.measured[measuredKey(session.id, key)] : undefined;
+  const predictedNow = useMemo(() => predictLatency(session, plan), [session, plan, latency.calibrated]); // eslint-disable-line react-hooks/exhaustive-deps
+  const flopsRatio = totals && totals.after.flops > 0 ? totals.before.flops / totals.after.flops : null;
+  const speedup = measured ? measured.baselineMs / measured.medianMs : null;
+  return (
+    <>
+      {measured && speedup !== null && (
+        <p role="status" data-testid="latency-measured" data-value={measured.medianMs} data-speedup={speedup}>
           The plan on screen, here: predicted {measured.predictedMs === null ? '—' : ms(measured.predictedMs)}
           , measured {ms(measured.medianMs)} ({ms(measured.minMs)}–{ms(measured.maxMs)}, {measured.repeats}{' '}
-          runs alternated with the original at {ms(measured.baselineMs)}:{' '}
-          {(measured.baselineMs / measured.medianMs).toFixed(2)}x faster).
+          runs alternated with the original at {ms(measured.baselineMs)}: {speedup.toFixed(2)}x faster)
+          {flops && flopsRatio !== null && flopsRatio > 1
+            ? `, ${(speedup / flopsRatio).toFixed(2)} of its FLOPs ratio (/${flopsRatio.toFixed(2)})`
+            : ''}
+          .
         </p>
       )}
       {!measured && predictedNow !== null && (

@@ -58,21 +58,38 @@ function checkWeight(w: WeightTensor): void {
  * zeros stay zeros); a constant weight gets `scale = 1` and all-zero codes.
  */
 export function affineParams(values: Float32Array, levels: number): { scale: number; min: number } {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
+  const { lo, hi } = rangeOf(values);
   if (values.length === 0) return { scale: 1, min: 0 };
   if (lo === hi) return { scale: 1, min: lo };
   const scale = (hi - lo) / levels;
   return { scale, min: Math.round(lo / scale) * scale };
 }
 
+/**
+ * Min, max and finiteness of a weight's values, once per array: the page sizes every download on each
+ * plan change, and a plan keeps the arrays of the weights it does not slice, so only the sliced ones are
+ * scanned again. Indexed loops: `for...of` on a typed array allocates an iterator result per element
+ * until the function is optimised (1 GB of garbage on the first sizing of an InceptionV3-size model).
+ */
+const ranges = new WeakMap<Float32Array, { lo: number; hi: number; finite: boolean }>();
+function rangeOf(values: Float32Array): { lo: number; hi: number; finite: boolean } {
+  let r = ranges.get(values);
+  if (r) return r;
+  let lo = Infinity;
+  let hi = -Infinity;
+  let finite = true;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    if (v - v !== 0) finite = false; // NaN and ±Infinity
+  }
+  ranges.set(values, (r = { lo, hi, finite }));
+  return r;
+}
+
 function isFinite32(values: Float32Array): boolean {
-  for (const v of values) if (!Number.isFinite(v)) return false;
-  return true;
+  return rangeOf(values).finite;
 }
 
 /** The storage a weight was opened with, as a write choice. */
@@ -95,7 +112,8 @@ function originalGrid(
   if (!(scale > 0) || !Number.isFinite(min)) return undefined;
   const levels = quantize === 'uint8' ? 255 : 65535;
   const f = new Float32Array(1);
-  for (const v of values) {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
     const q = Math.round((v - min) / scale);
     if (!(q >= 0 && q <= levels)) return undefined;
     f[0] = q * scale + min;

@@ -244,3 +244,59 @@ describe('loadLayersModelFromArtifacts with share: a pruned model on its origina
     x.dispose();
   });
 });
+
+describe('loadLayersModelFromArtifacts starts every weight as its own values', () => {
+  /** An initializer that must never run: the loader starts weights from their values instead. */
+  class NeverInit extends tf.serialization.Serializable {
+    static className = 'TestNeverInit';
+    override getClassName(): string {
+      return NeverInit.className;
+    }
+    getConfig(): tf.serialization.ConfigDict {
+      return {};
+    }
+    apply(): tf.Tensor {
+      throw new Error('the layer initializer ran');
+    }
+  }
+  tf.serialization.registerClass(NeverInit);
+  const never = { class_name: NeverInit.className, config: {} };
+
+  it('runs no layer initializer, holds the values exactly, and writes them once', async () => {
+    await tf.setBackend('cpu');
+    const input = tf.input({ shape: [6, 6, 2] });
+    const c = tf.layers.conv2d({ filters: 3, kernelSize: 3, name: 'c' }).apply(input);
+    const bn = tf.layers.batchNormalization({ name: 'bn' }).apply(c);
+    const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, name: 'dw', padding: 'same' }).apply(bn);
+    const flat = tf.layers.flatten({ name: 'flat' }).apply(dw);
+    const out = tf.layers.dense({ units: 2, name: 'out' }).apply(flat) as tf.SymbolicTensor;
+    const m = tf.model({ inputs: input, outputs: out });
+    const { artifactsFromLayersModel } = await import('./tf-artifacts');
+    const a = await artifactsFromLayersModel(m);
+    m.dispose();
+    for (const w of a.weights) w.values.forEach((_, i, v) => (v[i] = Math.cos(i * 3.1 + w.name.length)));
+    for (const w of a.weights)
+      if (w.name.includes('moving_variance')) w.values.forEach((x, i, v) => (v[i] = 1 + Math.abs(x)));
+    // Every initializer of the file is one that throws when run.
+    const topology = JSON.parse(
+      JSON.stringify(a.modelTopology, (k, v: unknown) => (k.endsWith('_initializer') ? never : v)),
+    ) as ModelArtifactsData['modelTopology'];
+    expect(JSON.stringify(topology)).toContain(NeverInit.className);
+    const model = await loadLayersModelFromArtifacts({ ...a, modelTopology: topology });
+    try {
+      const byName = new Map(a.weights.map((w) => [w.name, w]));
+      expect(model.weights.length).toBe(a.weights.length);
+      for (const v of model.weights) {
+        const w = byName.get(v.originalName)!;
+        expect(Array.from(v.read().dataSync()), v.originalName).toEqual(Array.from(w.values));
+      }
+      // Snapshotting names the file's initializers again, never the loader's own.
+      const snap = await artifactsFromLayersModel(model);
+      const text = JSON.stringify(snap.modelTopology);
+      expect(text).not.toContain('Prunelab');
+      expect(text).toContain(NeverInit.className);
+    } finally {
+      model.dispose();
+    }
+  });
+});

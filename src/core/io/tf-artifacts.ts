@@ -242,11 +242,19 @@ export async function loadLayersModelFromArtifacts(
 ): Promise<tf.LayersModel> {
   const shared = opts.share ? sharedTensors(a, opts.share) : new Map<string, tf.Tensor>();
   const loadId = nextLoadId++;
-  const slots: tf.Tensor[] = [];
+  // Every weight starts as what it will hold: a shared tensor, or its own values (one upload, and no
+  // initializer runs: glorot and friends allocated ~4x an InceptionV3's weights in JS for values
+  // that were overwritten at once).
+  const byName = new Map(a.weights.map((w) => [w.name, w]));
+  const load: Load = { starts: [], started: new Map() };
+  const startOf = (name: string): Start | undefined => {
+    const t = shared.get(name);
+    if (t) return { name, tensor: t };
+    const w = byName.get(name);
+    return w && (w.dtype === 'float32' || w.dtype === 'int32') ? { name, weight: w } : undefined;
+  };
   const topology = withTopLevelNames(
-    tfjsCompatibleTopology(
-      shared.size > 0 ? withSharedInitializers(a.modelTopology, loadId, shared, slots) : a.modelTopology,
-    ),
+    tfjsCompatibleTopology(withStartingInitializers(a.modelTopology, loadId, startOf, load.starts)),
   );
   const hard = keras3HardSigmoidLayer(a.modelTopology);
   if (hard !== undefined) {
@@ -276,7 +284,7 @@ export async function loadLayersModelFromArtifacts(
         ? { userDefinedMetadata: a.userDefinedMetadata as Record<string, object> }
         : {}),
     });
-    if (slots.length > 0) sharing.set(loadId, slots);
+    if (load.starts.length > 0) sharing.set(loadId, load);
     try {
       model = await tf.loadLayersModel(handler);
     } finally {
@@ -287,12 +295,13 @@ export async function loadLayersModelFromArtifacts(
     throw new ModelLoadError('BUILD_FAILED', ...buildFailure(e, topology));
   }
   try {
-    writeWeights(model, a.weights, shared);
+    writeWeights(model, a.weights, shared, load.started);
   } catch (e) {
     model.dispose();
     disposeVariablesSince(before);
     throw new ModelLoadError('BUILD_FAILED', ...buildFailure(e, topology));
   }
+  builtFrom.set(model, a.modelTopology);
   return model;
 }
 
@@ -300,14 +309,15 @@ export async function loadLayersModelFromArtifacts(
  * Fills the model's variables with `weights`. When the names match the variables one to one, each
  * value is written as soon as it is made, so its variable's initial value is freed at once: the
  * backend holds one model plus one weight at a time, not two models (on wasm the heap never
- * shrinks, so the peak is what a page keeps). A variable that already holds its `shared` tensor is
- * left as it is. Otherwise tfjs's strict `loadWeights` says what is wrong. Shapes are checked by the
+ * shrinks, so the peak is what a page keeps). A variable that already holds its `shared` tensor, or
+ * the tensor `StartingWeight` made from its values (`started`, by weight name), is left as it is. Otherwise tfjs's strict `loadWeights` says what is wrong. Shapes are checked by the
  * variables either way.
  */
 function writeWeights(
   model: tf.LayersModel,
   weights: readonly WeightTensor[],
   shared: ReadonlyMap<string, tf.Tensor>,
+  started: ReadonlyMap<string, object> = new Map(),
 ): void {
   const target = new Map(model.weights.map((v) => [v.originalName, v]));
   const oneToOne =
@@ -327,6 +337,8 @@ function writeWeights(
     const v = target.get(w.name)!;
     const s = shared.get(w.name);
     if (s && v.read().dataId === s.dataId) continue;
+    // Started as its own values by StartingWeight (the very tensor made from them).
+    if (started.get(w.name) === v.read().dataId) continue;
     if (s && s.dtype === v.dtype && s.shape.join() === v.shape.join()) {
       v.write(s); // shares the tensor (reference-counted), no copy
       continue;
@@ -341,8 +353,14 @@ function writeWeights(
 }
 
 let nextLoadId = 1;
-/** Per load in progress: the tensors its variables start as, by slot (see SharedWeight). */
-const sharing = new Map<number, readonly tf.Tensor[]>();
+/** Where a weight starts: a tensor another model holds (shared, no copy), or its own values. */
+type Start = { name: string; tensor: tf.Tensor } | { name: string; weight: WeightTensor };
+/** A load in progress: its starts by slot, and the data of each tensor started from values, by weight. */
+interface Load {
+  starts: Start[];
+  started: Map<string, object>;
+}
+const sharing = new Map<number, Load>();
 
 /** The live tensors of `share.model` for the weights of `a` that are the same arrays as in `share.artifacts`. */
 function sharedTensors(a: ModelArtifactsData, share: ShareWeights): Map<string, tf.Tensor> {
@@ -361,31 +379,40 @@ function sharedTensors(a: ModelArtifactsData, share: ShareWeights): Map<string, 
 }
 
 /**
- * An initializer that starts a weight as a tensor another model already holds (the same data, no
- * copy), so building a pruned model next to its original allocates only what changed. Config
- * `{ load, slot }`, numbers (tfjs rewrites the strings of a config into camelCase); a weight it
- * cannot find, or of another shape, starts as zeros and is written by `writeWeights` like any other.
+ * An initializer that starts a weight as what it will hold: a tensor another model already holds (the
+ * same data, no copy), so building a pruned model next to its original allocates only what changed,
+ * or the weight's own values (uploaded once; the layer's own initializer, whose random values would
+ * be overwritten at once, never runs). Config `{ load, slot }`, numbers (tfjs rewrites the strings of
+ * a config into camelCase); a weight it cannot find, or of another shape or dtype, starts as zeros and
+ * is written by `writeWeights` like any other.
  */
-class SharedWeight extends tf.serialization.Serializable {
-  static className = 'PrunelabSharedWeight';
+class StartingWeight extends tf.serialization.Serializable {
+  static className = 'PrunelabStartingWeight';
   constructor(private readonly config: { load: number; slot: number }) {
     super();
   }
   override getClassName(): string {
-    return SharedWeight.className;
+    return StartingWeight.className;
   }
   getConfig(): tf.serialization.ConfigDict {
     return { load: this.config.load, slot: this.config.slot };
   }
   apply(shape: number[], dtype: tf.DataType = 'float32'): tf.Tensor {
-    const t = sharing.get(this.config.load)?.[this.config.slot];
-    // reshape, not clone: it shares the data on every backend (wasm's clone copies it).
-    if (t && !t.isDisposed && t.dtype === dtype && t.shape.join() === shape.join())
-      return tf.reshape(t, shape);
+    const load = sharing.get(this.config.load);
+    const s = load?.starts[this.config.slot];
+    if (s && 'tensor' in s) {
+      const t = s.tensor;
+      // reshape, not clone: it shares the data on every backend (wasm's clone copies it).
+      if (!t.isDisposed && t.dtype === dtype && t.shape.join() === shape.join()) return tf.reshape(t, shape);
+    } else if (s && s.weight.dtype === dtype && s.weight.shape.join() === shape.join()) {
+      const t = tf.tensor(s.weight.values, shape, dtype);
+      load!.started.set(s.name, t.dataId);
+      return t;
+    }
     return tf.zeros(shape, dtype);
   }
 }
-tf.serialization.registerClass(SharedWeight);
+tf.serialization.registerClass(StartingWeight);
 
 /**
  * The weight an `<x>_initializer` config key makes, as tfjs-layers names it: `kernel`, `bias`,
@@ -397,14 +424,14 @@ function weightOfInitializer(key: string): string {
 }
 
 /**
- * A copy of the topology in which every weight with a `shared` tensor starts from it: its
- * `<x>_initializer` becomes a SharedWeight pointing at the tensor's slot in `slots`.
+ * A copy of the topology in which every weight `startOf` knows starts from it: its `<x>_initializer`
+ * becomes a StartingWeight pointing at the start's slot in `slots`.
  */
-function withSharedInitializers(
+function withStartingInitializers(
   topology: unknown,
   load: number,
-  shared: ReadonlyMap<string, tf.Tensor>,
-  slots: tf.Tensor[],
+  startOf: (weight: string) => Start | undefined,
+  slots: Start[],
 ): unknown {
   const walk = (mc: unknown, depth: number): unknown => {
     if (!isRecord(mc) || depth > 32) return mc;
@@ -417,8 +444,8 @@ function withSharedInitializers(
       const name = c['name'];
       if (typeof name === 'string') {
         for (const k of Object.keys(c)) {
-          const t = k.endsWith('_initializer') ? shared.get(`${name}/${weightOfInitializer(k)}`) : undefined;
-          if (t) c[k] = { class_name: SharedWeight.className, config: { load, slot: slots.push(t) - 1 } };
+          const t = k.endsWith('_initializer') ? startOf(`${name}/${weightOfInitializer(k)}`) : undefined;
+          if (t) c[k] = { class_name: StartingWeight.className, config: { load, slot: slots.push(t) - 1 } };
         }
       }
       return walk({ ...e, config: c }, depth + 1);
@@ -484,6 +511,36 @@ function splitWeightData(specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer)
   });
 }
 
+/** The topology each model `loadLayersModelFromArtifacts` built was given (its initializers as written). */
+const builtFrom = new WeakMap<tf.LayersModel, unknown>();
+
+/**
+ * `saved` (a topology tfjs wrote) with every StartingWeight initializer put back as the topology the
+ * model was built from had it (by layer name and key; Zeros where that is gone): StartingWeight only
+ * exists while a model is built, and no file may name it.
+ */
+function restoredInitializers(saved: unknown, original: unknown): unknown {
+  const byLayer = new Map<string, Record<string, unknown>>();
+  for (const l of layerEntries(original)) if (isRecord(l.config)) byLayer.set(l.name, l.config);
+  const walk = (v: unknown, layer: string | undefined, depth: number): unknown => {
+    if (depth > 64) return v;
+    if (Array.isArray(v)) return v.map((x) => walk(x, layer, depth + 1));
+    if (!isRecord(v)) return v;
+    const name = typeof v['name'] === 'string' ? v['name'] : layer;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k.endsWith('_initializer') && isRecord(x) && x['class_name'] === StartingWeight.className) {
+        out[k] = (name !== undefined ? byLayer.get(name)?.[k] : undefined) ?? {
+          class_name: 'Zeros',
+          config: {},
+        };
+      } else out[k] = walk(x, name, depth + 1);
+    }
+    return out;
+  };
+  return walk(saved, undefined, 0);
+}
+
 /** Snapshots a live `tf.LayersModel` (e.g. after fine-tuning or training) into artifacts. */
 export async function artifactsFromLayersModel(model: tf.LayersModel): Promise<ModelArtifactsData> {
   let saved: tf.io.ModelArtifacts | undefined;
@@ -497,8 +554,11 @@ export async function artifactsFromLayersModel(model: tf.LayersModel): Promise<M
   const data = Array.isArray(saved.weightData)
     ? tf.io.concatenateArrayBuffers(saved.weightData)
     : saved.weightData;
+  const original = builtFrom.get(model);
+  const topology =
+    original === undefined ? saved.modelTopology : restoredInitializers(saved.modelTopology, original);
   const out: ModelArtifactsData = {
-    modelTopology: saved.modelTopology as unknown as ModelArtifactsData['modelTopology'],
+    modelTopology: topology as unknown as ModelArtifactsData['modelTopology'],
     weights: splitWeightData(saved.weightSpecs, data),
     format: saved.format ?? 'layers-model',
     generatedBy: saved.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,

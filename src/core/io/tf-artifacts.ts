@@ -406,7 +406,7 @@ class StartingWeight extends tf.serialization.Serializable {
       if (!t.isDisposed && t.dtype === dtype && t.shape.join() === shape.join()) return tf.reshape(t, shape);
     } else if (s && s.weight.dtype === dtype && s.weight.shape.join() === shape.join()) {
       const t = tf.tensor(s.weight.values, shape, dtype);
-      load!.started.set(s.name, t.dataId);
+      load.started.set(s.name, t.dataId);
       return t;
     }
     return tf.zeros(shape, dtype);
@@ -558,7 +558,7 @@ export async function artifactsFromLayersModel(model: tf.LayersModel): Promise<M
   const topology =
     original === undefined ? saved.modelTopology : restoredInitializers(saved.modelTopology, original);
   const out: ModelArtifactsData = {
-    modelTopology: topology as unknown as ModelArtifactsData['modelTopology'],
+    modelTopology: topology as ModelArtifactsData['modelTopology'],
     weights: splitWeightData(saved.weightSpecs, data),
     format: saved.format ?? 'layers-model',
     generatedBy: saved.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,

@@ -119,7 +119,10 @@ test('latency on this device: calibrate, plan to 1.5x faster, apply as one step,
     .getByRole('region', { name: 'Automatic plans' })
     .screenshot({ path: 'e2e/screenshots/flops-plan-measured.png' });
   // Back to the verified latency plan (one step in History), for the narrow-window checks below.
-  await page.getByRole('button', { name: /^↶? ?Undo/ }).first().click();
+  await page
+    .getByRole('button', { name: /^↶? ?Undo/ })
+    .first()
+    .click();
   await expect(page.getByRole('region', { name: 'History' }).locator('[aria-current="step"]')).toContainText(
     /latency plan/,
   );

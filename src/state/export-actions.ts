@@ -5,7 +5,7 @@ import { tfjsModelSize, writeTfjsModel, type TfjsQuantization } from '../core/io
 import { filesBytes, sourceStorageOf } from '../core/io/source-storage';
 import { writeKerasV3 } from '../core/io/keras-v3';
 import { writeKerasH5 } from '../core/io/keras-h5';
-import { zipFiles } from '../core/io/zip';
+import { zipFilesAsync } from '../core/io/zip';
 import { writeOnnx } from '../core/io/onnx/export';
 import { modelFingerprint } from '../core/io/fingerprint';
 import type { PruningPlan } from '../core/plan/plan';
@@ -193,7 +193,7 @@ export async function buildDownload(
   if (kind === 'tfjs-files') {
     return files.map((f) => ({ name: f.path, bytes: f.bytes, type: 'application/octet-stream' }));
   }
-  const bytes = zipFiles(files.map((f) => ({ path: `${baseName}/${f.path}`, bytes: f.bytes })));
+  const bytes = await zipFilesAsync(files.map((f) => ({ path: `${baseName}/${f.path}`, bytes: f.bytes })));
   return [{ name: `${baseName}.zip`, bytes, type: 'application/zip' }];
 }
 

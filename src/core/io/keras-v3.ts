@@ -36,7 +36,7 @@ import {
   type KerasModelNode,
 } from './keras-config';
 import { checkWeightDtype } from './weight-checks';
-import { zipFiles } from './zip';
+import { zipFilesAsync } from './zip';
 import { PRUNELAB_VERSION, stampWriter } from '../surgery/apply-plan';
 
 const UTF8 = new TextDecoder('utf-8');
@@ -593,7 +593,7 @@ export async function writeKerasV3(
   const prov = a.userDefinedMetadata?.[PROVENANCE_KEY];
   if (prov !== undefined) metadata[PROVENANCE_KEY] = prov;
   const enc = new TextEncoder();
-  return zipFiles(
+  return zipFilesAsync(
     [
       { path: 'metadata.json', bytes: enc.encode(JSON.stringify(metadata)) },
       { path: 'config.json', bytes: enc.encode(JSON.stringify(config)) },

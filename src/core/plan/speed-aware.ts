@@ -57,8 +57,6 @@ export interface SpeedAwarePlanResult extends GlobalPlanResult {
    * costs in importance (1: nothing; 1.2: a fifth more). Accuracy is what the preview measures.
    */
   importanceRatio: number;
-  /** Calibrated groups whose factor was applied (the others keep their scores as they are). */
-  weighted: number;
   /**
    * Why the plain ranking was kept though it falls short (`realized` false): `overhead`, no weighting
    * reaches `realize` (time this device spends per layer, not per FLOP); `importance`, the weighting
@@ -193,7 +191,6 @@ export function planGlobalForSpeed(
     plain: { predictedSpeedup: plain!.j.predictedSpeedup, flopsRatio: plain!.j.flopsRatio },
     realized: j.ok,
     importanceRatio: ratioOf(importanceRemoved(scores, r.plan), plain!.importance),
-    weighted: strength > 0 ? Object.keys(factors).length : 0,
     ...(j.ok ? {} : { shortBy }),
   };
 }
